@@ -1,0 +1,82 @@
+use std::path::PathBuf;
+
+use lcnet::info::ModelInfo;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Model file.
+    model: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(a: Args) -> anyhow::Result<()> {
+    let net = crate::load_model(&a.model)?;
+    let info = ModelInfo::of(&net);
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&info)?);
+        return Ok(());
+    }
+    let c = &info.card;
+    println!("model         {}", c.name);
+    println!(
+        "architecture  CIFAR ResNet-{} ({} blocks per stage, widths {:?}, shortcut {}, {} classes)",
+        c.arch.depth, c.arch.blocks_per_stage, c.arch.widths, c.arch.shortcut, c.arch.num_classes
+    );
+    println!(
+        "parameters    {} ({} in gates)",
+        info.params, info.gate_params
+    );
+    let gates = match &c.gates {
+        None => "none (static ResNet)".to_string(),
+        Some(g) => format!(
+            "L-Net {}, C-Net {}, {}",
+            if g.l_net { "yes" } else { "no" },
+            if g.c_net { "yes" } else { "no" },
+            if g.trained {
+                "trained"
+            } else {
+                "UNTRAINED (initialised near 1: they skip little)"
+            }
+        ),
+    };
+    println!("gates         {gates}");
+    println!(
+        "thresholds    τ_L = {}, τ_C = {}",
+        c.thresholds.tau_l, c.thresholds.tau_c
+    );
+    println!(
+        "static MACs   {} ({})",
+        info.macs_static,
+        crate::mmacs(info.macs_static as f64)
+    );
+    println!(
+        "input         {}×{} RGB, mean {:?}, std {:?}",
+        c.input.size, c.input.size, c.input.mean, c.input.std
+    );
+    println!("classes       {}", c.classes.join(", "));
+    if !c.provenance.is_null() {
+        println!("provenance    {}", serde_json::to_string(&c.provenance)?);
+    }
+    if !c.evaluation.is_null() {
+        println!("evaluation    {}", serde_json::to_string(&c.evaluation)?);
+    }
+    println!("\nblock      in→out  stride  out   static MACs  gates");
+    for b in &info.blocks {
+        println!(
+            "layer{}.{:<3} {:>3}→{:<3} {:>5}  {:>2}×{:<2} {:>11}  {}{}",
+            b.stage,
+            b.index,
+            b.in_ch,
+            b.out_ch,
+            b.stride,
+            b.out_hw,
+            b.out_hw,
+            b.macs_static,
+            if b.gate_l { "L" } else { "-" },
+            if b.gate_c { "C" } else { "-" }
+        );
+    }
+    Ok(())
+}

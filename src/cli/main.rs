@@ -1,0 +1,134 @@
+//! `lcnet`: inspect, import, classify, evaluate and serve LC-Net models.
+
+mod classify;
+mod eval;
+mod import;
+mod info;
+mod serve;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+/// Fully dynamic inference (LC-Net) for CIFAR ResNets.
+#[derive(Parser)]
+#[command(name = "lcnet", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Architecture, parameters, gates, static MACs and model card of a model file.
+    Info(info::Args),
+    /// Wrap a plain PyTorch CIFAR ResNet state dict (safetensors) into an lcnet model file.
+    Import(import::Args),
+    /// Classify images and show what each one computed.
+    Classify(classify::Args),
+    /// Accuracy and compute over CIFAR-10 (JPEG tree, .tar.gz of it, or binary batches).
+    Eval(eval::Args),
+    /// Serve the web demo (www/) on localhost.
+    Serve(serve::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Info(a) => info::run(a),
+        Command::Import(a) => import::run(a),
+        Command::Classify(a) => classify::run(a),
+        Command::Eval(a) => eval::run(a),
+        Command::Serve(a) => serve::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Largest model file read: 512 MiB (R110 in f32 is under 7 MB).
+const MAX_MODEL_BYTES: u64 = 512 * 1024 * 1024;
+
+/// Reads and validates a model file, naming the file in any error.
+pub(crate) fn load_model(path: &Path) -> anyhow::Result<lcnet::Network> {
+    let bytes = read_capped(path, MAX_MODEL_BYTES)?;
+    lcnet::load(&bytes).with_context(|| format!("{} is not a usable lcnet model", path.display()))
+}
+
+/// Reads a whole file, refusing ones over `cap` bytes.
+pub(crate) fn read_capped(path: &Path, cap: u64) -> anyhow::Result<Vec<u8>> {
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    anyhow::ensure!(meta.is_file(), "{} is not a file", path.display());
+    anyhow::ensure!(
+        meta.len() <= cap,
+        "{} is {} MB, over the {} MB limit",
+        path.display(),
+        meta.len() / 1_000_000,
+        cap / 1_000_000
+    );
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// Parses `r,g,b`.
+pub(crate) fn parse_triple(s: &str) -> Result<[f32; 3], String> {
+    let v: Vec<f32> = s
+        .split(',')
+        .map(|x| x.trim().parse::<f32>().map_err(|e| format!("{x:?}: {e}")))
+        .collect::<Result<_, _>>()?;
+    <[f32; 3]>::try_from(v)
+        .map_err(|v| format!("expected 3 comma-separated numbers, got {}", v.len()))
+}
+
+/// Thresholds and mode shared by `classify` and `eval`.
+#[derive(clap::Args, Clone)]
+pub(crate) struct GateArgs {
+    /// Run the static network (every block and channel, no gates).
+    #[arg(long = "static")]
+    static_: bool,
+    /// Gating mode: lc (default), l (blocks only), c (channels only), static.
+    #[arg(long)]
+    mode: Option<String>,
+    /// Block threshold τ_L (skip a block when s_L ≤ τ_L); default from the model card.
+    #[arg(long, allow_negative_numbers = true)]
+    tau_l: Option<f32>,
+    /// Channel threshold τ_C (skip a channel when s_C ≤ τ_C); default from the model card.
+    #[arg(long, allow_negative_numbers = true)]
+    tau_c: Option<f32>,
+}
+
+impl GateArgs {
+    pub(crate) fn options(&self, net: &lcnet::Network) -> anyhow::Result<lcnet::Options> {
+        let mut o = net.default_options();
+        if let Some(m) = &self.mode {
+            o.mode = m.parse()?;
+        }
+        if self.static_ {
+            o.mode = lcnet::Mode::Static;
+        }
+        if let Some(t) = self.tau_l {
+            o.tau_l = t;
+        }
+        if let Some(t) = self.tau_c {
+            o.tau_c = t;
+        }
+        o.validate()?;
+        Ok(o)
+    }
+}
+
+/// Default location of the shipped R20 model, relative to the project root.
+pub(crate) fn default_model() -> PathBuf {
+    PathBuf::from("weights/lcnet-r20.safetensors")
+}
+
+/// Formats a MAC count in millions.
+pub(crate) fn mmacs(m: f64) -> String {
+    format!("{:.2} M", m / 1e6)
+}

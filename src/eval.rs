@@ -1,0 +1,125 @@
+//! Accuracy and compute statistics over many images, on the batched masked path.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::exec::{masked, Options};
+use crate::model::Network;
+
+/// Summary of an evaluation run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EvalReport {
+    /// Images evaluated.
+    pub n: usize,
+    /// Correct top-1 predictions.
+    pub correct: usize,
+    /// `correct / n`, 0–1.
+    pub accuracy: f64,
+    /// Mean MACs per image (gates included).
+    pub macs_mean: f64,
+    /// Standard deviation of MACs per image.
+    pub macs_std: f64,
+    /// Static network MACs.
+    pub macs_static: u64,
+    /// `macs_mean / macs_static`.
+    pub macs_fraction: f64,
+    /// Mean gate MACs per image.
+    pub macs_gates_mean: f64,
+    /// Per block (execution order), the fraction of images for which it ran.
+    pub block_exec_rate: Vec<f64>,
+    /// Per stage, the mean fraction of channels kept in the blocks that ran.
+    pub channel_density: Vec<f64>,
+    /// Options used.
+    pub options: Options,
+}
+
+/// Accumulates per-image results.
+#[derive(Debug, Clone)]
+pub struct Evaluator {
+    options: Options,
+    n: usize,
+    correct: usize,
+    macs_sum: f64,
+    macs_sq: f64,
+    gates_sum: f64,
+    exec_counts: Vec<usize>,
+    kept_frac_sum: [f64; 3],
+    kept_frac_n: [usize; 3],
+    /// Predicted class per image, in the order seen.
+    pub predictions: Vec<usize>,
+}
+
+impl Evaluator {
+    /// A fresh evaluator for `net` under `options`.
+    pub fn new(net: &Network, options: Options) -> Self {
+        Self {
+            options,
+            n: 0,
+            correct: 0,
+            macs_sum: 0.0,
+            macs_sq: 0.0,
+            gates_sum: 0.0,
+            exec_counts: vec![0; net.blocks.len()],
+            kept_frac_sum: [0.0; 3],
+            kept_frac_n: [0; 3],
+            predictions: Vec::new(),
+        }
+    }
+
+    /// Runs one batch of normalised inputs with their labels.
+    pub fn add_batch(
+        &mut self,
+        net: &Network,
+        inputs: &[Vec<f32>],
+        labels: &[usize],
+    ) -> Result<()> {
+        if inputs.is_empty() {
+            return Ok(());
+        }
+        let x = masked::batch(inputs, net.card.input.size)?;
+        let out = masked::forward(net, &x, &self.options)?;
+        let logits = out.logits.to_vec2::<f32>()?;
+        for ((row, decisions), &label) in logits.iter().zip(&out.decisions).zip(labels) {
+            let t = net.trace(row, decisions, &self.options, 0.0);
+            self.n += 1;
+            self.correct += usize::from(t.class_index == label);
+            self.predictions.push(t.class_index);
+            let m = t.macs as f64;
+            self.macs_sum += m;
+            self.macs_sq += m * m;
+            self.gates_sum += t.macs_gates as f64;
+            for (i, b) in t.blocks.iter().enumerate() {
+                if b.executed {
+                    self.exec_counts[i] += 1;
+                    let s = (b.stage - 1).min(2);
+                    self.kept_frac_sum[s] += b.channels_kept as f64 / b.channels_total as f64;
+                    self.kept_frac_n[s] += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The summary so far.
+    pub fn report(&self, net: &Network) -> EvalReport {
+        let n = self.n.max(1) as f64;
+        let mean = self.macs_sum / n;
+        let var = (self.macs_sq / n - mean * mean).max(0.0);
+        let macs_static = crate::macs::static_macs(net);
+        EvalReport {
+            n: self.n,
+            correct: self.correct,
+            accuracy: self.correct as f64 / n,
+            macs_mean: mean,
+            macs_std: var.sqrt(),
+            macs_static,
+            macs_fraction: mean / macs_static as f64,
+            macs_gates_mean: self.gates_sum / n,
+            block_exec_rate: self.exec_counts.iter().map(|&c| c as f64 / n).collect(),
+            channel_density: (0..3)
+                .map(|s| self.kept_frac_sum[s] / self.kept_frac_n[s].max(1) as f64)
+                .collect(),
+            options: self.options,
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! Forward passes. Two paths compute the same function:
+//! - [`masked`]: batched; every convolution runs at full width and gates multiply by zero
+//!   (training-style, used for evaluation on many images);
+//! - [`sliced`]: batch 1; a skipped block and a skipped channel cost nothing — this is where
+//!   the saving becomes real, and what the browser runs.
+
+pub mod masked;
+pub mod sliced;
+
+use candle_core::{Tensor, D};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::model::{Affine, Block, Network};
+
+/// Which gates are active.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// No gate is evaluated: every block and channel runs (the plain ResNet).
+    Static,
+    /// L-Net only: blocks may be skipped, all channels of a run block are computed.
+    L,
+    /// C-Net only: every block runs, channels may be skipped.
+    C,
+    /// Both gates (LC-Net).
+    #[default]
+    Lc,
+}
+
+impl Mode {
+    /// Whether L-Net gates are evaluated.
+    pub fn uses_l(self) -> bool {
+        matches!(self, Mode::L | Mode::Lc)
+    }
+    /// Whether C-Net gates are evaluated.
+    pub fn uses_c(self) -> bool {
+        matches!(self, Mode::C | Mode::Lc)
+    }
+}
+
+impl std::str::FromStr for Mode {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "static" => Ok(Mode::Static),
+            "l" | "lnet" | "l-net" => Ok(Mode::L),
+            "c" | "cnet" | "c-net" => Ok(Mode::C),
+            "lc" | "lcnet" | "lc-net" | "dynamic" => Ok(Mode::Lc),
+            other => Err(Error::BadOptions(format!(
+                "unknown mode {other:?} (static, l, c, lc)"
+            ))),
+        }
+    }
+}
+
+/// Inference options.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct Options {
+    /// Gating mode.
+    pub mode: Mode,
+    /// Skip a block when s_L ≤ τ_L.
+    pub tau_l: f32,
+    /// Skip a channel when s_C ≤ τ_C.
+    pub tau_c: f32,
+    /// Classes reported in the trace's `top`.
+    pub top_k: usize,
+}
+
+impl Options {
+    /// Dynamic (LC) at the given thresholds.
+    pub fn dynamic(tau_l: f32, tau_c: f32) -> Self {
+        Self {
+            mode: Mode::Lc,
+            tau_l,
+            tau_c,
+            top_k: 5,
+        }
+    }
+    /// The static network.
+    pub fn static_net() -> Self {
+        Self {
+            mode: Mode::Static,
+            tau_l: 0.0,
+            tau_c: 0.0,
+            top_k: 5,
+        }
+    }
+    /// Rejects NaN thresholds (±∞ are allowed: −∞ keeps everything).
+    pub fn validate(&self) -> Result<()> {
+        if self.tau_l.is_nan() || self.tau_c.is_nan() {
+            return Err(Error::BadOptions("thresholds must not be NaN".into()));
+        }
+        Ok(())
+    }
+}
+
+/// What the gates decided for one block and one input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// L-Net value, if evaluated.
+    pub s_l: Option<f32>,
+    /// C-Net values (all channels), if evaluated (only for run blocks).
+    pub s_c: Option<Vec<f32>>,
+    /// Whether the residual branch runs.
+    pub executed: bool,
+    /// Kept conv1 channels (empty when skipped).
+    pub kept: Vec<usize>,
+}
+
+/// Gate decisions for one block, given the pooled input `p`. Shared by both paths so they
+/// decide identically for identical `p`.
+pub(crate) fn decide(block: &Block, p: &[f32], opts: &Options) -> Decision {
+    let s_l = match (&block.gate_l, opts.mode.uses_l()) {
+        (Some(g), true) => Some(g.eval(p)[0]),
+        _ => None,
+    };
+    let executed = s_l.is_none_or(|s| s > opts.tau_l);
+    if !executed {
+        return Decision {
+            s_l,
+            s_c: None,
+            executed,
+            kept: Vec::new(),
+        };
+    }
+    let s_c = match (&block.gate_c, opts.mode.uses_c()) {
+        (Some(g), true) => Some(g.eval(p)),
+        _ => None,
+    };
+    let kept = match &s_c {
+        Some(s) => (0..s.len()).filter(|&j| s[j] > opts.tau_c).collect(),
+        None => (0..block.out_ch).collect(),
+    };
+    Decision {
+        s_l,
+        s_c,
+        executed,
+        kept,
+    }
+}
+
+/// Whether the block needs the pooled input at all under these options.
+pub(crate) fn needs_pool(block: &Block, opts: &Options) -> bool {
+    (block.gate_l.is_some() && opts.mode.uses_l()) || (block.gate_c.is_some() && opts.mode.uses_c())
+}
+
+/// `x·scale + shift` per channel of an NCHW tensor.
+pub(crate) fn affine(x: &Tensor, a: &Affine) -> Result<Tensor> {
+    let c = a.scale.dim(0)?;
+    let s = a.scale.reshape((1, c, 1, 1))?;
+    let b = a.shift.reshape((1, c, 1, 1))?;
+    Ok(x.broadcast_mul(&s)?.broadcast_add(&b)?)
+}
+
+/// Global average pool, NCHW → `[N, C]`.
+pub(crate) fn pool(x: &Tensor) -> Result<Tensor> {
+    Ok(x.flatten_from(2)?.mean(D::Minus1)?)
+}
+
+/// Option-A shortcut: subsample by the stride, zero-pad channels equally on both sides.
+pub(crate) fn shortcut(block: &Block, x: &Tensor) -> Result<Tensor> {
+    if block.stride == 1 && block.in_ch == block.out_ch {
+        return Ok(x.clone());
+    }
+    let (n, c, h, w) = x.dims4()?;
+    let mut y = x.clone();
+    if block.stride == 2 {
+        y = y
+            .reshape((n, c, h / 2, 2, w / 2, 2))?
+            .narrow(3, 0, 1)?
+            .narrow(5, 0, 1)?
+            .reshape((n, c, h / 2, w / 2))?;
+    }
+    let pad = block.out_ch - block.in_ch;
+    if pad > 0 {
+        y = y.pad_with_zeros(1, pad / 2, pad - pad / 2)?;
+    }
+    Ok(y)
+}
+
+/// Stem: conv3×3 → BN → ReLU.
+pub(crate) fn stem(net: &Network, x: &Tensor) -> Result<Tensor> {
+    let y = x.conv2d(&net.stem, 1, 1, 1, 1)?;
+    Ok(affine(&y, &net.stem_bn)?.relu()?)
+}
+
+/// Classifier on the last feature map: pool → linear. Returns `[N, classes]`.
+pub(crate) fn head(net: &Network, x: &Tensor) -> Result<Tensor> {
+    let p = pool(x)?;
+    Ok(p.matmul(&net.linear_w.t()?)?.broadcast_add(&net.linear_b)?)
+}

@@ -1,0 +1,112 @@
+//! One image in, one [`Trace`] out: the entry point the CLI and the wasm module share.
+
+use candle_core::{Device, Tensor};
+use web_time::Instant;
+
+use crate::error::{Error, Result};
+use crate::exec::{sliced, Decision, Mode, Options};
+use crate::macs::{block_macs, fixed_macs, static_macs};
+use crate::model::Network;
+use crate::trace::{softmax, top_k, BlockTrace, Trace};
+
+impl Network {
+    /// Classifies one normalised input (`[3·size·size]`, from [`crate::preprocess::to_input`])
+    /// on the sliced path, where skipped blocks and channels are not computed.
+    pub fn classify(&self, input: &[f32], opts: &Options) -> Result<Trace> {
+        let size = self.card.input.size;
+        if input.len() != 3 * size * size {
+            return Err(Error::BadImage(format!(
+                "input has {} values, expected 3×{size}×{size}",
+                input.len()
+            )));
+        }
+        let x = Tensor::from_slice(input, (1, 3, size, size), &Device::Cpu)?;
+        let start = Instant::now();
+        let out = sliced::forward(self, &x, opts)?;
+        let elapsed_ms = start.elapsed().as_secs_f64() * 1e3;
+        Ok(self.trace(&out.logits, &out.decisions, opts, elapsed_ms))
+    }
+
+    /// Builds the trace of one image from its logits and gate decisions.
+    pub fn trace(
+        &self,
+        logits: &[f32],
+        decisions: &[Decision],
+        opts: &Options,
+        elapsed_ms: f64,
+    ) -> Trace {
+        let probs = softmax(logits);
+        let top = top_k(
+            &probs,
+            &self.card.classes,
+            opts.top_k.max(1).min(probs.len()),
+        );
+        let best = top[0].clone();
+        let mut blocks = Vec::with_capacity(decisions.len());
+        let mut macs = fixed_macs(self);
+        let mut macs_gates = 0;
+        for (b, d) in self.blocks.iter().zip(decisions) {
+            let m = block_macs(
+                b,
+                d.s_l.is_some(),
+                d.s_c.is_some(),
+                d.executed,
+                d.kept.len(),
+            );
+            macs += m.total();
+            macs_gates += m.gates;
+            let scales = match &d.s_c {
+                Some(s) => d.kept.iter().map(|&j| s[j]).collect(),
+                None => vec![1.0; d.kept.len()],
+            };
+            blocks.push(BlockTrace {
+                stage: b.stage,
+                index: b.index,
+                executed: d.executed,
+                s_l: d.s_l,
+                channels_total: b.out_ch,
+                channels_kept: d.kept.len(),
+                kept: d.kept.clone(),
+                scales,
+                s_c: d.s_c.clone(),
+                macs: m.total(),
+                macs_gates: m.gates,
+                macs_static: block_macs(b, false, false, true, b.out_ch).total(),
+                out_hw: b.out_hw,
+            });
+        }
+        Trace {
+            mode: opts.mode,
+            tau_l: opts.tau_l,
+            tau_c: opts.tau_c,
+            label: best.label.clone(),
+            class_index: best.index,
+            prob: best.prob,
+            top,
+            logits: logits.to_vec(),
+            macs,
+            macs_static: static_macs(self),
+            macs_gates,
+            blocks_executed: blocks.iter().filter(|b| b.executed).count(),
+            blocks_total: blocks.len(),
+            blocks,
+            elapsed_ms,
+        }
+    }
+
+    /// Options at the model card's default thresholds; static when the model has no gates.
+    pub fn default_options(&self) -> Options {
+        let t = self.card.thresholds;
+        let mode = if self.card.gates.is_some() {
+            Mode::Lc
+        } else {
+            Mode::Static
+        };
+        Options {
+            mode,
+            tau_l: t.tau_l,
+            tau_c: t.tau_c,
+            top_k: 5,
+        }
+    }
+}

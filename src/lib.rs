@@ -1,0 +1,34 @@
+//! # lcnet — fully dynamic inference (LC-Net) for CIFAR ResNets
+//!
+//! A CIFAR ResNet-(6n+2) whose residual blocks each carry two tiny gates read off the block's
+//! pooled input: the **L-Net** gate decides whether the block runs at all, the **C-Net** gate
+//! which of its channels are computed; both also scale what they keep. The pipeline:
+//!
+//! - [`model`]: the network, defined once, and its file format (safetensors + model card);
+//! - [`exec`]: the forward passes — batched *masked* ([`exec::masked`]) and batch-1
+//!   *sliced* ([`exec::sliced`]), where skipped compute costs nothing;
+//! - [`macs`]: exact multiply-accumulate accounting;
+//! - [`trace`]: what one pass did, the contract with the web page;
+//! - [`preprocess`]: pixels → input, shared by the CLI and wasm;
+//! - [`eval`]: accuracy and compute statistics over a dataset;
+//! - `data` (native): CIFAR-10 readers; `wasm` (wasm32): the browser surface.
+
+pub mod error;
+pub mod eval;
+pub mod exec;
+pub mod infer;
+pub mod info;
+pub mod macs;
+pub mod model;
+pub mod preprocess;
+pub mod trace;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod data;
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
+
+pub use error::{Error, Result};
+pub use exec::{Mode, Options};
+pub use model::{file::load, ModelCard, Network};
+pub use trace::Trace;

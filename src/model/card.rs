@@ -1,0 +1,251 @@
+//! The model card: the JSON stored under the metadata key `lcnet` of every lcnet model file.
+//!
+//! The PyTorch trainer (`train/`) writes exactly this schema; the loader refuses unknown
+//! top-level keys so that a typo in either side shows up as an error, not as a silent default.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Metadata key under which the card is stored in the safetensors header.
+pub const CARD_KEY: &str = "lcnet";
+/// The card format version this build reads and writes.
+pub const CARD_VERSION: u32 = 1;
+/// CIFAR-10 class names in label order.
+pub const CIFAR10_CLASSES: [&str; 10] = [
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+];
+
+/// A full model card.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ModelCard {
+    /// Always `"lcnet"`.
+    pub format: String,
+    /// Card format version ([`CARD_VERSION`]).
+    pub version: u32,
+    /// Short model name, e.g. `lcnet-r20`.
+    pub name: String,
+    /// The network's shape.
+    pub arch: ArchSpec,
+    /// Class names in label order.
+    pub classes: Vec<String>,
+    /// How pixels become the network's input.
+    pub input: InputSpec,
+    /// Gate configuration; `null` for a static ResNet.
+    pub gates: Option<GateSpec>,
+    /// Default inference thresholds.
+    pub thresholds: Thresholds,
+    /// Where the weights come from (trainer, config, epochs, data hash...). Free-form object.
+    #[serde(default)]
+    pub provenance: serde_json::Value,
+    /// Measured evaluation (accuracy–MACs curve), once computed. Free-form object.
+    #[serde(default)]
+    pub evaluation: serde_json::Value,
+}
+
+/// CIFAR ResNet-(6n+2) description.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ArchSpec {
+    /// 6n+2.
+    pub depth: usize,
+    /// n: BasicBlocks per stage.
+    pub blocks_per_stage: usize,
+    /// Channels of the three stages (16, 32, 64 for the standard nets).
+    pub widths: [usize; 3],
+    /// Output classes.
+    pub num_classes: usize,
+    /// Shortcut option on downsampling blocks; only `"A"` (subsample + zero-pad) is supported.
+    pub shortcut: String,
+    /// BatchNorm epsilon.
+    pub bn_eps: f64,
+}
+
+/// Input pre-processing.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct InputSpec {
+    /// Side of the square input (32).
+    pub size: usize,
+    /// Per-channel mean on [0,1] RGB.
+    pub mean: [f32; 3],
+    /// Per-channel standard deviation on [0,1] RGB.
+    pub std: [f32; 3],
+}
+
+/// Which gates the file holds.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GateSpec {
+    /// L-Net gates present (`layerS.I.gate_l`).
+    pub l_net: bool,
+    /// C-Net gates present (`layerS.I.gate_c`).
+    pub c_net: bool,
+    /// Whether the gates were trained (false: freshly initialised, they skip nothing useful).
+    pub trained: bool,
+}
+
+/// Inference thresholds: skip when gate ≤ τ.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    /// Block threshold τ_L.
+    pub tau_l: f32,
+    /// Channel threshold τ_C.
+    pub tau_c: f32,
+}
+
+impl ArchSpec {
+    /// The standard CIFAR ResNet of the given n (16/32/64 channels, 10 classes).
+    pub fn cifar(n: usize) -> Self {
+        Self {
+            depth: 6 * n + 2,
+            blocks_per_stage: n,
+            widths: [16, 32, 64],
+            num_classes: 10,
+            shortcut: "A".into(),
+            bn_eps: 1e-5,
+        }
+    }
+
+    /// Checks internal consistency.
+    pub fn validate(&self) -> Result<()> {
+        let n = self.blocks_per_stage;
+        if n == 0 || n > 200 {
+            return Err(Error::BadArch(format!(
+                "blocks_per_stage {n} is not in 1..=200"
+            )));
+        }
+        if self.depth != 6 * n + 2 {
+            return Err(Error::BadArch(format!(
+                "depth {} does not equal 6·{n}+2",
+                self.depth
+            )));
+        }
+        if self.shortcut != "A" {
+            return Err(Error::BadArch(format!(
+                "shortcut option {:?} (only \"A\" is supported)",
+                self.shortcut
+            )));
+        }
+        if self
+            .widths
+            .iter()
+            .any(|&w| w == 0 || w > 4096 || w % 2 != 0)
+        {
+            return Err(Error::BadArch(format!(
+                "widths {:?} must be even and in 2..=4096",
+                self.widths
+            )));
+        }
+        if self.widths[0] > self.widths[1] || self.widths[1] > self.widths[2] {
+            return Err(Error::BadArch(format!(
+                "widths {:?} must not decrease",
+                self.widths
+            )));
+        }
+        if self.num_classes == 0 || self.num_classes > 100_000 {
+            return Err(Error::BadArch(format!("num_classes {}", self.num_classes)));
+        }
+        if !(self.bn_eps > 0.0 && self.bn_eps < 1.0) {
+            return Err(Error::BadArch(format!("bn_eps {}", self.bn_eps)));
+        }
+        Ok(())
+    }
+}
+
+impl ModelCard {
+    /// A card for a static (gate-less) CIFAR-10 ResNet with the given normalisation.
+    pub fn static_cifar10(name: &str, n: usize, mean: [f32; 3], std: [f32; 3]) -> Self {
+        Self {
+            format: "lcnet".into(),
+            version: CARD_VERSION,
+            name: name.into(),
+            arch: ArchSpec::cifar(n),
+            classes: CIFAR10_CLASSES.iter().map(|s| s.to_string()).collect(),
+            input: InputSpec {
+                size: 32,
+                mean,
+                std,
+            },
+            gates: None,
+            thresholds: Thresholds {
+                tau_l: 0.5,
+                tau_c: 0.5,
+            },
+            provenance: serde_json::Value::Null,
+            evaluation: serde_json::Value::Null,
+        }
+    }
+
+    /// Parses and validates a card from its JSON text.
+    pub fn from_json(text: &str) -> Result<Self> {
+        // Look at the version before the strict parse so that a newer file says so clearly.
+        let raw: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| Error::BadCard(format!("not JSON: {e}")))?;
+        if let Some(v) = raw.get("version").and_then(|v| v.as_u64()) {
+            if v != CARD_VERSION as u64 {
+                return Err(Error::UnsupportedVersion {
+                    found: v.min(u32::MAX as u64) as u32,
+                    supported: CARD_VERSION,
+                });
+            }
+        }
+        let card: ModelCard =
+            serde_json::from_value(raw).map_err(|e| Error::BadCard(e.to_string()))?;
+        card.validate()?;
+        Ok(card)
+    }
+
+    /// Serialises the card to compact JSON.
+    pub fn to_json(&self) -> String {
+        // Serialising plain data with string keys cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Checks values the schema alone cannot.
+    pub fn validate(&self) -> Result<()> {
+        if self.format != "lcnet" {
+            return Err(Error::BadCard(format!(
+                "format is {:?}, expected \"lcnet\"",
+                self.format
+            )));
+        }
+        self.arch.validate()?;
+        if self.classes.len() != self.arch.num_classes {
+            return Err(Error::BadCard(format!(
+                "{} class names for {} classes",
+                self.classes.len(),
+                self.arch.num_classes
+            )));
+        }
+        if self.input.size != 32 {
+            return Err(Error::BadCard(format!(
+                "input size {} (only 32 is supported)",
+                self.input.size
+            )));
+        }
+        if self.input.std.iter().any(|s| !(s.is_finite() && *s > 0.0))
+            || self.input.mean.iter().any(|m| !m.is_finite())
+        {
+            return Err(Error::BadCard(
+                "input mean/std must be finite and std > 0".into(),
+            ));
+        }
+        let t = self.thresholds;
+        if !(t.tau_l.is_finite() && t.tau_c.is_finite()) {
+            return Err(Error::BadCard("thresholds must be finite".into()));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,103 @@
+//! The WebAssembly surface: model-file bytes in, a typed trace out. Everything else (drawing,
+//! decoding images to RGBA) happens in the page, so this boundary stays thin.
+
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use crate::exec::{Mode, Options};
+use crate::model::file;
+use crate::preprocess;
+
+fn js_err(e: impl std::fmt::Display) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+fn to_js<T: Serialize>(v: &T) -> Result<JsValue, JsError> {
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(js_err)
+}
+
+/// Options as they come from JavaScript; every field optional.
+#[derive(serde::Deserialize, Default)]
+struct JsOptions {
+    mode: Option<String>,
+    tau_l: Option<f32>,
+    tau_c: Option<f32>,
+    top_k: Option<usize>,
+}
+
+/// A loaded model.
+#[wasm_bindgen]
+pub struct Model {
+    net: crate::Network,
+}
+
+#[wasm_bindgen]
+impl Model {
+    /// Loads and validates an lcnet model file; throws with the reason if it is not one.
+    #[wasm_bindgen(constructor)]
+    pub fn new(bytes: &[u8]) -> Result<Model, JsError> {
+        console_error_panic_hook::set_once();
+        Ok(Model {
+            net: file::load(bytes).map_err(js_err)?,
+        })
+    }
+
+    /// The model card plus derived facts (parameters, static MACs, block list).
+    pub fn info(&self) -> Result<JsValue, JsError> {
+        to_js(&crate::info::ModelInfo::of(&self.net))
+    }
+
+    /// Classifies `width × height` RGBA pixels. `options`: `{mode: "static"|"l"|"c"|"lc",
+    /// tau_l, tau_c, top_k}`, each optional (defaults from the model card).
+    pub fn classify(
+        &self,
+        rgba: &[u8],
+        width: u32,
+        height: u32,
+        options: JsValue,
+    ) -> Result<JsValue, JsError> {
+        let opts = self.options(options)?;
+        let input =
+            preprocess::to_input(rgba, width, height, 4, &self.net.card.input).map_err(js_err)?;
+        let trace = self.net.classify(&input, &opts).map_err(js_err)?;
+        to_js(&trace)
+    }
+
+    /// The 32×32 RGBA preview of what the network sees for these pixels.
+    pub fn preview(&self, rgba: &[u8], width: u32, height: u32) -> Result<Vec<u8>, JsError> {
+        let spec = &self.net.card.input;
+        let input = preprocess::to_input(rgba, width, height, 4, spec).map_err(js_err)?;
+        let rgb = preprocess::preview(&input, spec);
+        Ok(rgb
+            .chunks_exact(3)
+            .flat_map(|p| [p[0], p[1], p[2], 255])
+            .collect())
+    }
+}
+
+impl Model {
+    fn options(&self, options: JsValue) -> Result<Options, JsError> {
+        let js: JsOptions = if options.is_undefined() || options.is_null() {
+            JsOptions::default()
+        } else {
+            serde_wasm_bindgen::from_value(options)
+                .map_err(|e| js_err(format!("invalid options: {e}")))?
+        };
+        let mut opts = self.net.default_options();
+        if let Some(m) = js.mode {
+            opts.mode = m.parse::<Mode>().map_err(js_err)?;
+        }
+        if let Some(t) = js.tau_l {
+            opts.tau_l = t;
+        }
+        if let Some(t) = js.tau_c {
+            opts.tau_c = t;
+        }
+        if let Some(k) = js.top_k {
+            opts.top_k = k;
+        }
+        opts.validate().map_err(js_err)?;
+        Ok(opts)
+    }
+}

@@ -1,0 +1,469 @@
+"""Train a CIFAR ResNet backbone (phase "backbone") or its LC-Net gates jointly with it (phase "gates").
+
+    python -m lcnet_train.train --config r20_backbone [--resume] [--set key=value ...]
+
+Runs unchanged under `torchrun --nproc_per_node N` (DistributedDataParallel; gloo on CPU, NCCL on GPUs):
+the global batch stays `batch_size`, each rank takes every N-th image of it.
+
+Exact resume: the epoch permutation is a function of (seed, epoch) and the augmentation of
+(seed, epoch, step); the learning rate is a function of the global step. A checkpoint holds the model,
+the optimizer (momentum buffers), the schedule position, RNG states, epoch, step and elapsed wall time.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import data as D
+from .model import ResNetCifar, load_state, soft_macs, static_macs, trace_of
+
+TRAIN_DIR = D.TRAIN_DIR
+CONFIG_DIR = TRAIN_DIR / "configs"
+
+DEFAULTS = dict(
+    name="run",
+    depth=20,
+    phase="backbone",            # "backbone" (gates off) or "gates" (gates inserted, joint training)
+    epochs=60,
+    batch_size=128,
+    lr=0.2,                      # peak learning rate
+    momentum=0.9,
+    nesterov=True,
+    weight_decay=5e-4,
+    label_smoothing=0.1,
+    schedule="onecycle",         # "onecycle" (linear warm-up, cosine down) or "cosine" (optional warm-up)
+    warmup_frac=0.15,            # fraction of all steps spent warming up
+    div_factor=25.0,             # onecycle: start lr = lr / div_factor
+    final_div_factor=1e4,        # onecycle: final lr = start lr / final_div_factor
+    seed=0,
+    pad=4,
+    flip=True,
+    train_subset=None,           # int: use this many training images (seeded choice) — tests, smoke runs
+    test_subset=None,
+    eval_every=1,                # epochs
+    eval_batch=1000,
+    checkpoint_every_s=300.0,
+    num_threads=2,
+    # --- phase "gates"
+    init_from=None,              # checkpoint (relative to train/) whose model weights start this phase
+    l_gate=True,
+    c_gate=True,
+    gate_init_std=0.01,
+    gate_init_bias=0.95,
+    gate_lr_mult=1.0,
+    gate_weight_decay=0.0,
+    lambda_l=0.0,                # loss += lambda_l * mean(s_L)
+    lambda_c=0.0,                # loss += lambda_c * mean(s_C)
+    lambda_f=0.0,                # loss += lambda_f * (mean soft MACs / static MACs - rho)^2
+    rho=0.4,
+    distill=0.0,                 # loss += distill * T^2 * KL(static logits of the same net || gated logits)
+    distill_t=4.0,
+    train_mode="soft",           # "soft" or "hard" (thresholded gates in the forward pass)
+    tau_l=0.5,
+    tau_c=0.5,
+)
+
+
+# ---------------------------------------------------------------- config
+
+def load_config(name_or_path: str | None, overrides: list[str] = ()) -> dict:
+    cfg = dict(DEFAULTS)
+    if name_or_path:
+        p = Path(name_or_path)
+        if not p.suffix:
+            p = CONFIG_DIR / f"{name_or_path}.json"
+        user = json.loads(p.read_text())
+        unknown = set(user) - set(DEFAULTS) - {"comment"}
+        if unknown:
+            raise KeyError(f"{p}: unknown config keys {sorted(unknown)}")
+        cfg.update(user)
+    for kv in overrides:
+        k, _, v = kv.partition("=")
+        if k not in DEFAULTS:
+            raise KeyError(f"--set {k}: unknown config key")
+        try:
+            cfg[k] = json.loads(v)
+        except json.JSONDecodeError:
+            cfg[k] = v
+    return cfg
+
+
+def lr_factor(cfg: dict, step: int, total: int) -> float:
+    """Learning-rate multiplier at global step `step` (0-based) of `total`."""
+    warm = int(round(cfg["warmup_frac"] * total))
+    if cfg["schedule"] == "onecycle":
+        lo = 1.0 / cfg["div_factor"]
+        end = lo / cfg["final_div_factor"]
+        if step < warm:
+            return lo + (1.0 - lo) * step / max(1, warm)
+        t = (step - warm) / max(1, total - warm)
+        return end + (1.0 - end) * 0.5 * (1.0 + math.cos(math.pi * min(1.0, t)))
+    if cfg["schedule"] == "cosine":
+        if step < warm:
+            return (step + 1) / warm
+        t = (step - warm) / max(1, total - warm)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, t)))
+    if cfg["schedule"] == "constant":
+        return 1.0
+    raise ValueError(f"schedule {cfg['schedule']!r}")
+
+
+# ---------------------------------------------------------------- distributed
+
+def dist_setup():
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return 0, 1, None
+    import torch.distributed as dist
+    backend = "nccl" if torch.cuda.is_available() else "gloo"
+    dist.init_process_group(backend)
+    return dist.get_rank(), dist.get_world_size(), dist
+
+
+def pick_device(rank: int) -> torch.device:
+    if torch.cuda.is_available() and os.environ.get("LCNET_CPU") != "1":
+        local = int(os.environ.get("LOCAL_RANK", rank))
+        torch.cuda.set_device(local % torch.cuda.device_count())
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
+
+
+def sync_buffers(model, dist):
+    """BN running statistics differ per rank (each sees its own images): take rank 0's."""
+    if dist is None:
+        return
+    for b in model.buffers():
+        dist.broadcast(b, 0)
+
+
+# ---------------------------------------------------------------- checkpoints
+
+def save_checkpoint(path: Path, state: dict):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def rng_states() -> dict:
+    return dict(torch=torch.get_rng_state(), numpy=np.random.get_state(), python=random.getstate())
+
+
+def set_rng_states(s: dict):
+    torch.set_rng_state(s["torch"])
+    np.random.set_state(s["numpy"])
+    random.setstate(s["python"])
+
+
+# ---------------------------------------------------------------- evaluation
+
+@torch.no_grad()
+def evaluate(model, x_u8: torch.Tensor, y: torch.Tensor, norm, cfg: dict, device) -> dict:
+    """Static accuracy; for gated models also soft and hard (at tau_l, tau_c) accuracy and MACs."""
+    was = model.training
+    model.eval()
+    modes = ["static"] + (["hard"] if model.has_gates else [])
+    correct = {m: 0 for m in modes}
+    macs = {m: 0.0 for m in modes}
+    exe = None
+    for i in range(0, len(y), cfg["eval_batch"]):
+        xb = norm(x_u8[i:i + cfg["eval_batch"]].to(device))
+        yb = y[i:i + cfg["eval_batch"]].to(device)
+        for m in modes:
+            logits, infos = model(xb, mode=m, tau_l=cfg["tau_l"], tau_c=cfg["tau_c"], trace=True)
+            correct[m] += (logits.argmax(1) == yb).sum().item()
+            tr = trace_of(model, infos, m, cfg["tau_l"], cfg["tau_c"])
+            macs[m] += tr.macs.double().sum().item()
+            if m == "hard":
+                e = tr.executed.double().sum(0)
+                exe = e if exe is None else exe + e
+    model.train(was)
+    n = len(y)
+    out = {f"acc_{m}": correct[m] / n for m in modes}
+    s = static_macs(model)
+    for m in modes:
+        out[f"macs_{m}"] = macs[m] / n
+        out[f"macs_frac_{m}"] = macs[m] / n / s
+    if exe is not None:
+        out["block_exec_rate"] = [round(v, 4) for v in (exe / n).tolist()]
+    return out
+
+
+# ---------------------------------------------------------------- training
+
+def build_model(cfg: dict, device, log, load_init: bool = True) -> tuple[ResNetCifar, list]:
+    """The model, and the earlier phases it builds on (for the model card's provenance)."""
+    model = ResNetCifar(cfg["depth"])
+    phases = []
+    if cfg["phase"] == "gates":
+        if cfg["init_from"] and load_init:
+            src = Path(cfg["init_from"])
+            src = src if src.is_absolute() else TRAIN_DIR / src
+            ck = torch.load(src, map_location="cpu", weights_only=False)
+            load_state(model, {k: v for k, v in ck["model"].items() if ".gate_" not in k})
+            log(f"backbone weights from {src} (epoch {ck['epoch']})")
+            phases = ck.get("phases", []) + [dict(run=ck.get("run"), phase=ck["config"]["phase"], epochs=ck["epoch"],
+                                                  wall_time_s=round(ck["elapsed_s"], 1),
+                                                  final=ck["history"][-1] if ck.get("history") else None)]
+        model.add_gates(cfg["l_gate"], cfg["c_gate"], cfg["gate_init_std"], cfg["gate_init_bias"],
+                        seed=D._mix(cfg["seed"], 0x6A7E))
+    elif cfg["phase"] != "backbone":
+        raise ValueError(f"phase {cfg['phase']!r}")
+    return model.to(device), phases
+
+
+def make_optimizer(model: ResNetCifar, cfg: dict):
+    gate, rest = [], []
+    for name, p in model.named_parameters():
+        (gate if ".gate_" in name else rest).append(p)
+    groups = [dict(params=rest, lr=cfg["lr"], weight_decay=cfg["weight_decay"], base_lr=cfg["lr"])]
+    if gate:
+        glr = cfg["lr"] * cfg["gate_lr_mult"]
+        groups.append(dict(params=gate, lr=glr, weight_decay=cfg["gate_weight_decay"], base_lr=glr))
+    return torch.optim.SGD(groups, lr=cfg["lr"], momentum=cfg["momentum"], nesterov=cfg["nesterov"])
+
+
+def subset(n: int, k, seed: int, salt: int) -> torch.Tensor:
+    if k is None or k >= n:
+        return torch.arange(n)
+    g = torch.Generator().manual_seed(D._mix(seed, salt))
+    return torch.randperm(n, generator=g)[:k].sort().values
+
+
+def gate_loss(model, infos, cfg, logits, x, static_macs_total):
+    terms = {}
+    sl = [i["s_l"] for i in infos if i["s_l"] is not None]
+    sc = [i["s_c"] for i in infos if i["s_c"] is not None]
+    if sl and cfg["lambda_l"]:
+        terms["l"] = cfg["lambda_l"] * torch.stack(sl, 1).mean()
+    if sc and cfg["lambda_c"]:
+        terms["c"] = cfg["lambda_c"] * torch.cat(sc, 1).mean()
+    if cfg["lambda_f"]:
+        frac = soft_macs(model, infos).mean() / static_macs_total
+        terms["f"] = cfg["lambda_f"] * (frac - cfg["rho"]) ** 2
+    if cfg["distill"]:
+        # teacher: the same weights run statically, BN on batch statistics as in training, but without
+        # touching the running statistics (momentum 0 for this pass)
+        bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+        saved = [(m.momentum, m.num_batches_tracked.clone()) for m in bns]
+        for m in bns:
+            m.momentum = 0.0
+        with torch.no_grad():
+            t_logits = model(x, mode="static")
+        for m, (mom, nbt) in zip(bns, saved):
+            m.momentum = mom
+            m.num_batches_tracked.copy_(nbt)
+        t = cfg["distill_t"]
+        terms["kd"] = cfg["distill"] * t * t * F.kl_div(
+            F.log_softmax(logits / t, 1), F.log_softmax(t_logits / t, 1), reduction="batchmean", log_target=True)
+    return terms
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", required=True, help="name in train/configs/ or a JSON file")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
+    ap.add_argument("--run-name", dest="run", help="run name (default: the config's name); not --run, which torchrun would claim")
+    ap.add_argument("--resume", action="store_true", help="continue from <out>/<run>/last.pt when it exists")
+    ap.add_argument("--data", help="JPEG tarball or folder of binary batches (default ../shared/..., env LCNET_DATA)")
+    ap.add_argument("--cache", help="decoded-array cache (default train/.cache, env LCNET_CACHE)")
+    ap.add_argument("--out", default=str(TRAIN_DIR / "checkpoints"), help="checkpoint root")
+    ap.add_argument("--log-folder", dest="logs", default=str(TRAIN_DIR / "logs"), help="log folder (not --logs: torchrun claims it)")
+    ap.add_argument("--max-steps", type=int, help="stop (after checkpointing) at this global step")
+    ap.add_argument("--no-progress", action="store_true")
+    ap.add_argument("--dump-rank-state", metavar="DIR", help="each rank writes its final state dict here (tests)")
+    args = ap.parse_args(argv)
+
+    cfg = load_config(args.config, args.set)
+    run = args.run or cfg["name"]
+    rank, world, dist = dist_setup()
+    device = pick_device(rank)
+    if device.type == "cpu":
+        torch.set_num_threads(max(1, int(cfg["num_threads"]) // world))
+    ckpt_path = Path(args.out) / run / "last.pt"
+    log_path = Path(args.logs) / f"{run}.log"
+
+    def log(msg: str):
+        if rank != 0:
+            return
+        line = f"{dt.datetime.now().isoformat(timespec='seconds')} {msg}"
+        print(line, flush=True)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "a") as f:
+            f.write(line + "\n")
+
+    # ---- state
+    ck = None
+    if args.resume and ckpt_path.is_file():
+        ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        # keys added to DEFAULTS after the checkpoint was written count as their default
+        changed = {k: (ck["config"].get(k, DEFAULTS.get(k)), cfg.get(k, DEFAULTS.get(k)))
+                   for k in (set(cfg) | set(ck["config"])) - {"comment"}
+                   if ck["config"].get(k, DEFAULTS.get(k)) != cfg.get(k, DEFAULTS.get(k))}
+        if changed:
+            raise SystemExit(f"{ckpt_path}: config differs from the checkpoint's (old, new): {changed}")
+        if ck.get("done"):
+            log(f"{run}: already complete ({ck['epoch']} epochs); nothing to do")
+            return 0
+
+    cif = D.load(args.data, Path(args.cache) if args.cache else None, verbose=rank == 0)
+    mean, std = cif.mean_std()
+    tr_idx = subset(len(cif.train_y), cfg["train_subset"], cfg["seed"], 1)
+    te_idx = subset(len(cif.test_y), cfg["test_subset"], cfg["seed"], 2)
+    train_x = D.to_nchw(cif.train_x)[tr_idx].to(device)
+    train_y = torch.as_tensor(cif.train_y)[tr_idx].to(device)
+    test_x = D.to_nchw(cif.test_x)[te_idx]
+    test_y = torch.as_tensor(cif.test_y)[te_idx]
+    norm = D.Normalizer(mean, std, device)
+
+    torch.manual_seed(cfg["seed"])  # initial weights
+    model, phases = build_model(cfg, device, log, load_init=ck is None)
+    opt = make_optimizer(model, cfg)
+    n_train = len(train_y)
+    bs = cfg["batch_size"]
+    if bs % world:
+        raise SystemExit(f"batch_size {bs} is not divisible by the world size {world}")
+    steps_per_epoch = n_train // bs
+    if steps_per_epoch < 1:
+        raise SystemExit(f"{n_train} training images < batch size {bs}")
+    total_steps = steps_per_epoch * cfg["epochs"]
+    epoch, step, elapsed, history = 0, 0, 0.0, []
+    if ck is not None:
+        load_state(model, ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        set_rng_states(ck["rng"])
+        epoch, step, elapsed, history = ck["epoch"], ck["step"], ck["elapsed_s"], ck["history"]
+        phases = ck.get("phases", [])
+        log(f"{run}: resumed at epoch {epoch} step {step}/{steps_per_epoch} ({elapsed / 60:.1f} min so far)")
+    else:
+        log(f"{run}: start; config {json.dumps(cfg, sort_keys=True)}")
+    log(f"data {cif.source} sha256 {cif.sha256}; train {n_train} test {len(test_y)}; mean {mean} std {std}; "
+        f"device {device} threads {torch.get_num_threads()} world {world}")
+
+    ddp_model = model
+    if dist is not None:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+        sync_buffers(model, dist)
+        ddp_model = DDP(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+    smacs = static_macs(model)
+    mode = cfg["train_mode"] if cfg["phase"] == "gates" else "static"
+
+    def state(done=False) -> dict:
+        return dict(model={k: v.detach().cpu() for k, v in model.state_dict().items()},
+                    optimizer=opt.state_dict(), schedule=dict(kind=cfg["schedule"], global_step=epoch * steps_per_epoch + step,
+                                                              total_steps=total_steps),
+                    rng=rng_states(), epoch=epoch, step=step, elapsed_s=elapsed + (time.time() - t_start),
+                    history=history, config=cfg, run=run, done=done, phases=phases,
+                    data=dict(source=os.path.basename(cif.source), sha256=cif.sha256, mean=mean, std=std,
+                              n_train=n_train, n_test=len(test_y)),
+                    torch_version=torch.__version__, world_size=world)
+
+    def checkpoint(done=False, collective=True):
+        # collective: called by every rank at the same point (epoch end, --max-steps), so BN buffers can be
+        # synced; the time-based mid-epoch save is rank 0's alone (its buffers are the ones DDP broadcasts)
+        if dist is not None and collective:
+            sync_buffers(model, dist)
+        if rank == 0:
+            save_checkpoint(ckpt_path, state(done))
+
+    t_start = time.time()
+    t_ckpt = time.time()
+    use_bar = rank == 0 and not args.no_progress
+    if use_bar:
+        from tqdm import tqdm
+    model.train()
+    while epoch < cfg["epochs"]:
+        perm = D.epoch_permutation(n_train, cfg["seed"], epoch).to(device)
+        bar = tqdm(total=steps_per_epoch, initial=step, desc=f"{run} ep {epoch + 1}/{cfg['epochs']}",
+                   mininterval=1.0 if sys.stderr.isatty() else 30.0, dynamic_ncols=True, leave=True) if use_bar else None
+        seen = correct = 0
+        loss_sum = 0.0
+        t_ep = time.time()
+        steps_run = 0
+        while step < steps_per_epoch:
+            gstep = epoch * steps_per_epoch + step
+            f = lr_factor(cfg, gstep, total_steps)
+            for g in opt.param_groups:
+                g["lr"] = g["base_lr"] * f
+            idx = perm[step * bs:(step + 1) * bs]
+            xb = D.augment_u8(train_x[idx], D._mix(cfg["seed"], epoch, step), cfg["pad"], cfg["flip"])
+            xb, yb = norm(xb[rank::world]), train_y[idx][rank::world]
+            if mode == "static":
+                logits = ddp_model(xb, mode="static")
+                infos = None
+            else:
+                logits, infos = ddp_model(xb, mode=mode, tau_l=cfg["tau_l"], tau_c=cfg["tau_c"], trace=True)
+            loss = F.cross_entropy(logits, yb, label_smoothing=cfg["label_smoothing"])
+            if infos is not None:
+                for v in gate_loss(model, infos, cfg, logits, xb, smacs).values():
+                    loss = loss + v
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            steps_run += 1
+            seen += len(yb)
+            correct += (logits.argmax(1) == yb).sum().item()
+            loss_sum += loss.item() * len(yb)
+            if bar is not None:
+                dt_ep = time.time() - t_ep
+                ips = steps_run * bs / max(1e-9, dt_ep)
+                left = (total_steps - gstep - 1) * bs / max(1e-9, ips)
+                bar.set_postfix_str(f"loss {loss_sum / seen:.3f} acc {correct / seen:.3f} {ips:.0f} img/s "
+                                    f"lr {opt.param_groups[0]['lr']:.4f} ETA {left / 60:.0f} min", refresh=False)
+                bar.update(1)
+            if args.max_steps is not None and gstep + 1 >= args.max_steps:
+                if bar is not None:
+                    bar.close()
+                checkpoint()
+                log(f"{run}: stopped at --max-steps {args.max_steps} (epoch {epoch} step {step})")
+                finish(dist, model, rank, args.dump_rank_state)
+                return 0
+            if time.time() - t_ckpt >= cfg["checkpoint_every_s"]:
+                checkpoint(collective=False)
+                t_ckpt = time.time()
+        if bar is not None:
+            bar.close()
+        epoch += 1
+        step = 0
+        if dist is not None:
+            sync_buffers(model, dist)
+        rec = dict(epoch=epoch, train_loss=loss_sum / max(1, seen), train_acc=correct / max(1, seen),
+                   epoch_s=round(time.time() - t_ep, 1), lr=opt.param_groups[0]["lr"])
+        if rank == 0 and (epoch % cfg["eval_every"] == 0 or epoch == cfg["epochs"]):
+            t_ev = time.time()
+            rec.update(evaluate(model, test_x, test_y, norm, cfg, device))
+            rec["eval_s"] = round(time.time() - t_ev, 1)
+        history.append(rec)
+        rec["wall_s"] = round(elapsed + time.time() - t_start, 1)
+        log(f"{run}: epoch {epoch}/{cfg['epochs']} " + json.dumps(rec))
+        checkpoint(done=epoch >= cfg["epochs"])
+        t_ckpt = time.time()
+    log(f"{run}: done, {cfg['epochs']} epochs, wall {(elapsed + time.time() - t_start) / 60:.1f} min")
+    finish(dist, model, rank, args.dump_rank_state)
+    return 0
+
+
+def finish(dist, model, rank: int, dump_dir: str | None):
+    if dump_dir:  # each rank's final state, for the DDP test
+        Path(dump_dir).mkdir(parents=True, exist_ok=True)
+        torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, Path(dump_dir) / f"rank{rank}.pt")
+    if dist is not None:
+        dist.barrier()
+        dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+import json
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file
+
+from lcnet_train import export as E
+from lcnet_train.model import ResNetCifar, load_state, trace_of
+
+CARD_KEYS = {"format", "version", "name", "arch", "classes", "input", "gates", "thresholds", "provenance",
+             "evaluation"}
+
+
+def _read(path):
+    with safe_open(str(path), "pt") as f:
+        return f.metadata(), {k: f.get_tensor(k) for k in f.keys()}
+
+
+def test_export_fresh_gated(tmp_path, monkeypatch):
+    monkeypatch.setenv("LCNET_DATA", str(tmp_path / "absent.tar.gz"))  # fixtures from seeded noise
+    out = tmp_path / "lcnet-fresh.safetensors"
+    assert E.main(["--fresh", "20", "--out", str(out), "--name", "lcnet-fresh"]) == 0
+    meta, tensors = _read(out)
+    assert list(meta) == ["lcnet"]
+    card = json.loads(meta["lcnet"])
+    assert set(card) == CARD_KEYS
+    assert card["format"] == "lcnet" and card["version"] == 1 and card["name"] == "lcnet-fresh"
+    assert card["arch"] == {"depth": 20, "blocks_per_stage": 3, "widths": [16, 32, 64], "num_classes": 10,
+                            "shortcut": "A", "bn_eps": 1e-5}
+    assert card["classes"][0] == "airplane" and card["classes"][9] == "truck"
+    assert card["gates"] == {"l_net": True, "c_net": True, "trained": False}
+    assert card["thresholds"] == {"tau_l": 0.5, "tau_c": 0.5} and card["evaluation"] is None
+    assert set(card["input"]) == {"size", "mean", "std"}
+    assert all(t.dtype == torch.float32 for t in tensors.values())
+    assert not any(k.endswith("num_batches_tracked") for k in tensors)
+    assert "layer1.0.gate_l.weight" in tensors and "layer3.2.gate_c.bias" in tensors
+
+    fmeta, fx = _read(E.fixtures_path(out))
+    assert fmeta["tau_l"] == "0.5" and fmeta["tau_c"] == "0.5" and fmeta["source"] == "random"
+    n = 8
+    assert fx["input"].shape == (n, 3, 32, 32) and fx["logits"].shape == (n, 10)
+    assert fx["logits_static"].shape == (n, 10) and fx["s_l"].shape == (n, 9)
+    assert fx["executed"].dtype == torch.uint8 and fx["macs"].dtype == torch.int64
+    # decisions are mixed (a useful parity fixture), and the file reproduces from the model file alone
+    assert 0 < fx["executed"].float().mean() < 1
+    m = ResNetCifar(20, l_gate=True, c_gate=True)
+    load_state(m, load_file(str(out)))
+    m.eval()
+    with torch.no_grad():
+        logits, infos = m(fx["input"], mode="hard", tau_l=0.5, tau_c=0.5, trace=True)
+        assert torch.equal(logits, fx["logits"])
+        assert torch.equal(m(fx["input"], mode="static"), fx["logits_static"])
+    tr = trace_of(m, infos, "hard", 0.5, 0.5)
+    assert torch.equal(tr.macs, fx["macs"]) and torch.equal(tr.executed.to(torch.uint8), fx["executed"])
+
+
+def test_export_static_backbone(tmp_path, monkeypatch):
+    monkeypatch.setenv("LCNET_DATA", str(tmp_path / "absent.tar.gz"))
+    out = tmp_path / "r20.safetensors"
+    assert E.main(["--fresh", "20", "--no-gates", "--out", str(out), "--name", "r20"]) == 0
+    meta, tensors = _read(out)
+    card = json.loads(meta["lcnet"])
+    assert card["gates"] is None and len(tensors) == 1 + 4 + 9 * 10 + 2
+    _, fx = _read(E.fixtures_path(out))
+    assert torch.equal(fx["logits"], fx["logits_static"])
+    assert fx["executed"].all() and fx["macs"].tolist() == [40_551_040] * 8

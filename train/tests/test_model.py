@@ -1,0 +1,95 @@
+import os
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from conftest import SHARED
+from lcnet_train.model import ResNetCifar, load_state
+
+
+def test_state_dict_names():
+    m = ResNetCifar(20).add_gates()
+    names = {k for k in m.state_dict() if not k.endswith("num_batches_tracked")}
+    expect = {"conv1.weight", "linear.weight", "linear.bias"}
+    expect |= {f"bn1.{p}" for p in ("weight", "bias", "running_mean", "running_var")}
+    for s in (1, 2, 3):
+        for i in range(3):
+            b = f"layer{s}.{i}"
+            expect |= {f"{b}.conv1.weight", f"{b}.conv2.weight"}
+            expect |= {f"{b}.bn{j}.{p}" for j in (1, 2) for p in ("weight", "bias", "running_mean", "running_var")}
+            expect |= {f"{b}.gate_l.weight", f"{b}.gate_l.bias", f"{b}.gate_c.weight", f"{b}.gate_c.bias"}
+    assert names == expect
+    assert tuple(m.state_dict()["layer2.0.gate_c.weight"].shape) == (32, 16)
+    assert tuple(m.state_dict()["layer3.0.gate_l.weight"].shape) == (1, 32)
+
+
+def test_option_a_shortcut():
+    blk = ResNetCifar(20).layer2[0]
+    x = torch.rand(2, 16, 32, 32)
+    s = blk.shortcut(x)
+    assert s.shape == (2, 32, 16, 16)
+    assert torch.equal(s[:, 8:24], x[:, :, ::2, ::2])
+    assert s[:, :8].abs().sum() == 0 and s[:, 24:].abs().sum() == 0
+
+
+def test_gates_at_one_equal_static_and_skip_semantics():
+    torch.manual_seed(0)
+    m = ResNetCifar(20).eval()
+    x = torch.randn(4, 3, 32, 32)
+    with torch.no_grad():
+        ref = m(x, mode="static")
+        m.add_gates(init_std=0.0, init_bias=1.5)  # clamp -> exactly 1
+        assert torch.allclose(m(x, mode="soft"), ref, atol=1e-6)
+        assert torch.allclose(m(x, mode="hard"), ref, atol=1e-6)
+        assert torch.equal(m(x, mode="static"), ref)
+        # a skipped block outputs relu(shortcut(x)) == shortcut(x) for post-ReLU x
+        blk = m.layer2[0]
+        blk.gate_l.bias.fill_(0.4)
+        h = torch.relu(torch.randn(2, 16, 32, 32))
+        y, _ = blk(h, mode="hard", tau_l=0.5, tau_c=0.5)
+        assert torch.equal(y, blk.shortcut(h))
+        # soft mode scales the residual by s_L
+        y_soft, info = blk(h, mode="soft")
+        r = blk.bn2(blk.conv2(torch.relu(blk.bn1(blk.conv1(h)))))
+        assert torch.allclose(y_soft, torch.relu(blk.shortcut(h) + 0.4 * r), atol=1e-5)
+
+
+def test_channel_skip_equals_sliced_conv():
+    """Masked channels == computing conv1/conv2 with those channels removed (the Rust sliced path)."""
+    torch.manual_seed(1)
+    m = ResNetCifar(20).add_gates(init_std=0.5, init_bias=0.5).eval()
+    blk = m.layer3[1]
+    x = torch.relu(torch.randn(1, 64, 8, 8))
+    with torch.no_grad():
+        y, info = blk(x, mode="hard", tau_l=-1.0, tau_c=0.5)
+        s = info["s_c"][0]
+        keep = (s > 0.5).nonzero().flatten()
+        assert 0 < len(keep) < 64
+        w1, w2 = blk.conv1.weight[keep], blk.conv2.weight[:, keep]
+        bn1 = blk.bn1
+        h = F.conv2d(x, w1, padding=1)
+        h = (h - bn1.running_mean[keep, None, None]) / torch.sqrt(bn1.running_var[keep, None, None] + 1e-5) \
+            * bn1.weight[keep, None, None] + bn1.bias[keep, None, None]
+        h = torch.relu(h) * s[keep][None, :, None, None]
+        r = blk.bn2(F.conv2d(h, w2, padding=1))
+        ref = torch.relu(x + info["s_l"][0] * r)
+    assert torch.allclose(y, ref, atol=1e-5)
+
+
+@pytest.mark.parametrize("depth", [20, 56])
+def test_reference_weights_known_answers(depth):
+    ref = SHARED / "reference" / f"resnet{depth}-reference.safetensors"
+    ka = SHARED / "reference" / "known-answers.safetensors"
+    if not (ref.is_file() and ka.is_file()):
+        pytest.skip(f"reference weights absent under {SHARED / 'reference'}: known-answer test skipped")
+    from safetensors.torch import load_file
+    m = ResNetCifar(depth)
+    load_state(m, load_file(str(ref)))
+    k = load_file(str(ka))
+    x = k["images_u8_nhwc"].permute(0, 3, 1, 2).float() / 255.0
+    x = (x - torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)) / torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    with torch.no_grad():
+        out = m.eval()(x, mode="static")
+    assert (out - k[f"resnet{depth}_logits"]).abs().max() < 1e-4

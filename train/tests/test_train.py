@@ -1,0 +1,98 @@
+"""Tiny training runs on a synthetic binary-format data set the test writes (no ../shared needed)."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import TRAIN
+from lcnet_train import train as T
+
+TINY = ["--set", "epochs=2", "--set", "batch_size=32", "--set", "lr=0.05", "--set", "warmup_frac=0.1",
+        "--set", "eval_batch=100", "--set", "label_smoothing=0.0", "--no-progress"]
+
+
+def _run(tmp, data, run, *extra, config="r20_backbone"):
+    return T.main(["--config", config, "--data", str(data), "--run-name", run, "--out", str(tmp / "ck"),
+                   "--log-folder", str(tmp / "logs"), *TINY, *extra])
+
+
+def _ck(tmp, run):
+    return torch.load(tmp / "ck" / run / "last.pt", map_location="cpu", weights_only=False)
+
+
+def test_tiny_run_learns(tmp_path, bin_data):
+    assert _run(tmp_path, bin_data, "tiny") == 0
+    ck = _ck(tmp_path, "tiny")
+    h = ck["history"]
+    assert ck["done"] and ck["epoch"] == 2 and ck["step"] == 0 and len(h) == 2
+    assert h[1]["train_loss"] < h[0]["train_loss"]
+    assert h[1]["acc_static"] > 0.3, h  # chance is 0.1
+    assert (tmp_path / "logs" / "tiny.log").read_text().count("epoch 2/2") == 1
+
+
+def test_resume_is_exact(tmp_path, bin_data):
+    assert _run(tmp_path, bin_data, "straight") == 0
+    assert _run(tmp_path, bin_data, "split", "--max-steps", "13") == 0  # mid-epoch 2 (10 steps/epoch)
+    mid = _ck(tmp_path, "split")
+    assert (mid["epoch"], mid["step"], mid["done"]) == (1, 3, False)
+    assert _run(tmp_path, bin_data, "split", "--resume") == 0
+    a, b = _ck(tmp_path, "straight"), _ck(tmp_path, "split")
+    for k in a["model"]:
+        assert torch.equal(a["model"][k], b["model"][k]), k
+    for sa, sb in zip(a["optimizer"]["state"].values(), b["optimizer"]["state"].values()):
+        assert torch.equal(sa["momentum_buffer"], sb["momentum_buffer"])
+    assert a["history"][-1]["acc_static"] == b["history"][-1]["acc_static"]
+    # a finished run resumes to a no-op; a changed config is refused
+    assert _run(tmp_path, bin_data, "split", "--resume") == 0
+    with pytest.raises(SystemExit):
+        _run(tmp_path, bin_data, "split", "--resume", "--set", "lr=0.1")
+
+
+def test_gates_phase(tmp_path, bin_data):
+    assert _run(tmp_path, bin_data, "bb") == 0
+    assert _run(tmp_path, bin_data, "lc", "--set", f"init_from={tmp_path / 'ck' / 'bb' / 'last.pt'}",
+                "--set", "epochs=1", "--set", "lambda_f=2.0", "--set", "distill=0.5", config="r20_lcnet") == 0
+    ck = _ck(tmp_path, "lc")
+    assert any(".gate_l." in k for k in ck["model"]) and any(".gate_c." in k for k in ck["model"])
+    rec = ck["history"][-1]
+    assert {"acc_hard", "macs_frac_hard", "block_exec_rate"} <= set(rec)
+    assert ck["phases"][0]["run"] == "bb" and ck["phases"][0]["epochs"] == 2
+
+
+def test_lr_schedules():
+    cfg = dict(T.DEFAULTS)
+    f = [T.lr_factor(cfg, s, 100) for s in range(100)]
+    assert abs(f[0] - 1 / 25) < 1e-9 and abs(max(f) - 1.0) < 1e-9 and f[-1] < 0.01
+    cfg["schedule"] = "cosine"
+    cfg["warmup_frac"] = 0.0
+    assert T.lr_factor(cfg, 0, 100) == 1.0 and T.lr_factor(cfg, 99, 100) < 0.01
+
+
+def test_configs_parse():
+    for p in sorted((TRAIN / "configs").glob("*.json")):
+        cfg = T.load_config(str(p))
+        assert cfg["name"] == p.stem, p
+
+
+@pytest.mark.skipif(os.environ.get("LCNET_SKIP_DDP") == "1", reason="LCNET_SKIP_DDP=1")
+def test_ddp_two_ranks_identical(tmp_path, bin_data):
+    dump = tmp_path / "ranks"
+    env = dict(os.environ, OMP_NUM_THREADS="1", LCNET_CPU="1", PYTHONPATH=str(TRAIN))
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           "-m", "lcnet_train.train", "--config", "r20_backbone", "--data", str(bin_data), "--run-name", "ddp",
+           "--out", str(tmp_path / "ck"), "--log-folder", str(tmp_path / "logs"), *TINY, "--set", "epochs=1",
+           "--dump-rank-state", str(dump)]
+    r = subprocess.run(cmd, cwd=TRAIN, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    a = torch.load(dump / "rank0.pt", weights_only=False)
+    b = torch.load(dump / "rank1.pt", weights_only=False)
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    ck = _ck(tmp_path, "ddp")
+    assert ck["world_size"] == 2 and ck["done"]
+    for k in a:
+        assert torch.equal(a[k], ck["model"][k]), k
