@@ -134,7 +134,10 @@ fn handle(root: &Path, req: Request) -> std::io::Result<()> {
     }
     match resolve(root, req.url()).and_then(|p| std::fs::File::open(&p).ok().map(|f| (p, f))) {
         Some((path, file)) => {
-            let mut r = Response::from_file(file).with_header(header("Content-Type", mime(&path)));
+            // A known length (no chunking) lets the page show download progress.
+            let mut r = Response::from_file(file)
+                .with_header(header("Content-Type", mime(&path)))
+                .with_chunked_threshold(usize::MAX);
             for h in common {
                 r.add_header(h);
             }

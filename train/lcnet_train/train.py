@@ -304,12 +304,14 @@ def main(argv=None) -> int:
             f.write(line + "\n")
 
     # ---- state
+    # Keys that change how often we look, not what is trained: a resume may alter them.
+    RESUME_MAY_CHANGE = {"comment", "eval_every", "eval_batch", "checkpoint_every_s", "num_threads"}
     ck = None
     if args.resume and ckpt_path.is_file():
         ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
         # keys added to DEFAULTS after the checkpoint was written count as their default
         changed = {k: (ck["config"].get(k, DEFAULTS.get(k)), cfg.get(k, DEFAULTS.get(k)))
-                   for k in (set(cfg) | set(ck["config"])) - {"comment"}
+                   for k in (set(cfg) | set(ck["config"])) - RESUME_MAY_CHANGE
                    if ck["config"].get(k, DEFAULTS.get(k)) != cfg.get(k, DEFAULTS.get(k))}
         if changed:
             raise SystemExit(f"{ckpt_path}: config differs from the checkpoint's (old, new): {changed}")

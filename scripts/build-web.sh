@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Builds everything the web page needs into www/ (all of it gitignored):
+#   www/pkg/     the wasm module (release, lib only) + its wasm-bindgen `--target web` JS glue
+#   www/models/  copies of weights/*.safetensors (not *.fixtures.safetensors) + index.json
+# Idempotent. Needs the rustup target wasm32-unknown-unknown and the wasm-bindgen CLI at the
+# version Cargo.lock pins (scripts/setup.sh installs both).
+# Env: LCNET_WEIGHTS_DIR (default: weights) — where the model files come from.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+die() { echo "build-web: error: $*" >&2; exit 1; }
+
+target=wasm32-unknown-unknown
+target_dir=${CARGO_TARGET_DIR:-target}
+weights_dir=${LCNET_WEIGHTS_DIR:-weights}
+
+# --- preconditions, each with the fix in the message -------------------------------------
+command -v cargo >/dev/null || die "cargo not found (install Rust: https://rustup.rs, or run scripts/setup.sh)"
+if command -v rustup >/dev/null; then
+  rustup target list --installed 2>/dev/null | grep -qx "$target" \
+    || die "the Rust target $target is not installed: run 'rustup target add $target' (or scripts/setup.sh)"
+else
+  sysroot=$(rustc --print sysroot)
+  [ -d "$sysroot/lib/rustlib/$target" ] \
+    || die "the Rust target $target is not installed in $sysroot (no rustup found to add it)"
+fi
+want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+[ -n "$want" ] || die "cannot read the wasm-bindgen version from Cargo.lock"
+command -v wasm-bindgen >/dev/null \
+  || die "wasm-bindgen CLI not found on PATH: run 'cargo install wasm-bindgen-cli --version $want' (or scripts/setup.sh)"
+have=$(wasm-bindgen --version | awk '{print $2}')
+[ "$have" = "$want" ] \
+  || die "wasm-bindgen CLI is $have but Cargo.lock pins $want: run 'cargo install wasm-bindgen-cli --version $want --force'"
+
+# --- wasm ----------------------------------------------------------------------------------
+echo "build-web: cargo build --lib --release --target $target"
+cargo build --lib --release --target "$target"
+wasm="$target_dir/$target/release/lcnet.wasm"
+[ -f "$wasm" ] || die "$wasm was not produced"
+rm -rf www/pkg.tmp
+wasm-bindgen --target web --no-typescript --out-dir www/pkg.tmp "$wasm"
+rm -rf www/pkg
+mv www/pkg.tmp www/pkg
+raw=$(stat -c %s www/pkg/lcnet_bg.wasm)
+gz=$(gzip -9 -c www/pkg/lcnet_bg.wasm | wc -c)
+echo "build-web: www/pkg/lcnet_bg.wasm $raw bytes ($gz gzipped)"
+
+# --- models --------------------------------------------------------------------------------
+[ -d "$weights_dir" ] || die "no weights directory '$weights_dir'"
+rm -rf www/models.tmp
+mkdir -p www/models.tmp
+models=()
+shopt -s nullglob
+for f in "$weights_dir"/*.safetensors; do
+  case "$f" in *.fixtures.safetensors) continue ;; esac
+  cp "$f" www/models.tmp/
+  models+=("$(basename "$f")")
+done
+shopt -u nullglob
+# The default: lcnet-r20 when present, else the first by name.
+default=""
+for m in "${models[@]}"; do [ "$m" = "lcnet-r20.safetensors" ] && default=$m; done
+[ -z "$default" ] && [ ${#models[@]} -gt 0 ] && default=${models[0]}
+{
+  printf '{\n  "default": %s,\n  "models": [' "$( [ -n "$default" ] && printf '"%s"' "$default" || printf null)"
+  sep=""
+  for m in "${models[@]}"; do
+    case "$m" in *[\"\\]*) die "model file name with a quote or backslash: $m" ;; esac
+    printf '%s\n    {"file": "%s", "size": %s}' "$sep" "$m" "$(stat -c %s "www/models.tmp/$m")"
+    sep=","
+  done
+  printf '\n  ]\n}\n'
+} > www/models.tmp/index.json
+rm -rf www/models
+mv www/models.tmp www/models
+if [ ${#models[@]} -eq 0 ]; then
+  echo "build-web: warning: no model files in $weights_dir/ — the page will say so" >&2
+else
+  echo "build-web: www/models/: ${models[*]} (default $default)"
+fi

@@ -1,0 +1,187 @@
+// Helpers shared by the end-to-end tests: paths, a tiny PNG encoder, deterministic test
+// images, the native CLI, and a random-gates variant of a model file.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { deflateSync } from 'node:zlib';
+
+export const here = dirname(fileURLToPath(import.meta.url));
+export const root = resolve(here, '..', '..');
+export const cli = join(root, 'target', 'release', 'lcnet');
+export const artifacts = join(here, 'artifacts');
+
+export function need(path, hint) {
+  if (!existsSync(path)) throw new Error(`${path} is missing: ${hint}`);
+}
+
+// ---- PNG ---------------------------------------------------------------------------------
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+function crc32(buf) {
+  let c = 0xffffffff;
+  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function chunk(type, data) {
+  const out = Buffer.alloc(12 + data.length);
+  out.writeUInt32BE(data.length, 0);
+  out.write(type, 4, 'latin1');
+  data.copy(out, 8);
+  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
+  return out;
+}
+
+/** 8-bit RGBA (colour type 6) PNG of `width × height` pixels, no colour-space chunks. */
+export function encodePng(rgba, width, height) {
+  if (rgba.length !== width * height * 4) throw new Error('encodePng: wrong pixel count');
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; ihdr[9] = 6; ihdr[10] = 0; ihdr[11] = 0; ihdr[12] = 0;
+  const raw = Buffer.alloc((width * 4 + 1) * height);
+  for (let y = 0; y < height; y++) {
+    raw[y * (width * 4 + 1)] = 0; // filter: none
+    Buffer.from(rgba.buffer, rgba.byteOffset + y * width * 4, width * 4)
+      .copy(raw, y * (width * 4 + 1) + 1);
+  }
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+/** A small deterministic PRNG (mulberry32). */
+export function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * A deterministic test picture: smooth gradients, a few discs and some noise, so the
+ * network's activations are far from trivial. `alpha`: also vary transparency.
+ */
+export function makeImage(width, height, seed, { alpha = false } = {}) {
+  const r = rng(seed);
+  const discs = Array.from({ length: 5 }, () => ({
+    x: r() * width, y: r() * height, rad: (0.1 + 0.3 * r()) * Math.min(width, height),
+    c: [r() * 255, r() * 255, r() * 255],
+  }));
+  const px = new Uint8Array(width * height * 4);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      let c = [255 * x / width, 255 * y / height, 128 + 100 * Math.sin((x + 2 * y) / 7)];
+      for (const d of discs) {
+        if ((x - d.x) ** 2 + (y - d.y) ** 2 < d.rad ** 2) c = d.c;
+      }
+      const o = (y * width + x) * 4;
+      for (let k = 0; k < 3; k++) px[o + k] = Math.max(0, Math.min(255, Math.round(c[k] + 40 * (r() - 0.5))));
+      px[o + 3] = alpha ? Math.round(255 * (0.3 + 0.7 * ((x * 7 + y * 3) % 17) / 16)) : 255;
+    }
+  }
+  return px;
+}
+
+export function writePng(path, rgba, width, height) {
+  writeFileSync(path, encodePng(rgba, width, height));
+  return path;
+}
+
+// ---- models ------------------------------------------------------------------------------
+/** The model the tests use: $LCNET_MODEL, else weights/lcnet-r20.safetensors, else the first. */
+export function pickModel() {
+  if (process.env.LCNET_MODEL) {
+    need(process.env.LCNET_MODEL, 'LCNET_MODEL names a file that does not exist');
+    return resolve(process.env.LCNET_MODEL);
+  }
+  const dir = join(root, 'weights');
+  const files = existsSync(dir)
+    ? readdirSync(dir).filter((f) => f.endsWith('.safetensors') && !f.endsWith('.fixtures.safetensors')).sort()
+    : [];
+  if (files.length === 0) {
+    throw new Error('no model file in weights/ (and LCNET_MODEL is not set): nothing to test with');
+  }
+  return join(dir, files.includes('lcnet-r20.safetensors') ? 'lcnet-r20.safetensors' : files[0]);
+}
+
+/** Runs `lcnet classify --json` and returns the parsed array (throws with stderr on failure). */
+export function cliClassify(model, images, args = []) {
+  need(cli, 'build it with `cargo build --release`');
+  const out = execFileSync(cli, ['classify', '-m', model, ...args, '--json', ...images], {
+    encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20,
+  });
+  return JSON.parse(out);
+}
+
+function readSafetensors(bytes) {
+  const n = Number(Buffer.from(bytes.buffer, bytes.byteOffset, 8).readBigUInt64LE(0));
+  const header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, n).toString('utf8'));
+  return { header, data: bytes.subarray(8 + n) };
+}
+
+/** The model card stored in a model file's metadata. */
+export function readCard(path) {
+  return JSON.parse(readSafetensors(new Uint8Array(readFileSync(path))).header.__metadata__.lcnet);
+}
+
+function writeSafetensors(metadata, tensors) {
+  // tensors: [{name, dtype, shape, bytes}] in order
+  const header = { __metadata__: metadata };
+  let off = 0;
+  for (const t of tensors) {
+    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [off, off + t.bytes.length] };
+    off += t.bytes.length;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (json.length % 8)) % 8);
+  const head = Buffer.alloc(8);
+  head.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+  return Buffer.concat([head, Buffer.from(json, 'utf8'), ...tensors.map((t) => Buffer.from(t.bytes))]);
+}
+
+/**
+ * Writes to `out` a copy of the model file at `path` whose L-Net and C-Net gates are replaced
+ * by seeded random ones (biases around 0.5), so that thresholds near 0.5 skip a real share of
+ * blocks and channels whatever the gates' training state. `blocks`: Model.info().blocks.
+ */
+export function withRandomGates(path, out, blocks, seed = 1) {
+  const { header, data } = readSafetensors(new Uint8Array(readFileSync(path)));
+  const meta = header.__metadata__ ?? {};
+  const card = JSON.parse(meta.lcnet);
+  card.name = `${card.name}-random-gates`;
+  card.gates = { l_net: true, c_net: true, trained: false };
+  const tensors = [];
+  for (const [name, t] of Object.entries(header)) {
+    if (name === '__metadata__' || name.includes('.gate_')) continue;
+    tensors.push({ name, dtype: t.dtype, shape: t.shape, bytes: data.subarray(t.data_offsets[0], t.data_offsets[1]) });
+  }
+  const r = rng(seed);
+  const f32 = (n, f) => new Uint8Array(Float32Array.from({ length: n }, f).buffer);
+  for (const b of blocks) {
+    const p = `layer${b.stage}.${b.index}`;
+    const w = b.out_ch, cin = b.in_ch;
+    tensors.push({ name: `${p}.gate_l.weight`, dtype: 'F32', shape: [1, cin], bytes: f32(cin, () => (r() - 0.5) * 0.6) });
+    tensors.push({ name: `${p}.gate_l.bias`, dtype: 'F32', shape: [1], bytes: f32(1, () => 0.3 + 0.4 * r()) });
+    tensors.push({ name: `${p}.gate_c.weight`, dtype: 'F32', shape: [w, cin], bytes: f32(w * cin, () => (r() - 0.5) * 0.6) });
+    tensors.push({ name: `${p}.gate_c.bias`, dtype: 'F32', shape: [w], bytes: f32(w, () => 0.2 + 0.6 * r()) });
+  }
+  writeFileSync(out, writeSafetensors({ ...meta, lcnet: JSON.stringify(card) }, tensors));
+  return out;
+}

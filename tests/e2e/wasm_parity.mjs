@@ -1,0 +1,109 @@
+// wasm (Node) vs native CLI: the same model and pixels must give the same logits (≤ 1e-5), the
+// same MACs and the same gate decisions, in every mode and at several thresholds.
+// Model: $LCNET_MODEL or weights/ (see lib.mjs); a copy of it with seeded random gates is also
+// tested, so that skipping is exercised whatever the shipped gates' training state.
+// Run: node tests/e2e/wasm_parity.mjs   (needs www/pkg from scripts/build-web.sh and target/release/lcnet)
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { cliClassify, makeImage, need, pickModel, root, withRandomGates, writePng } from './lib.mjs';
+
+process.on('uncaughtException', (e) => {
+  console.error(`wasm_parity: error: ${e?.message ?? e}`);
+  process.exit(1);
+});
+
+const TOL = 1e-5;
+const pkg = join(root, 'www', 'pkg');
+need(join(pkg, 'lcnet.js'), 'run scripts/build-web.sh first');
+const { default: init, Model } = await import(pathToFileURL(join(pkg, 'lcnet.js')).href);
+await init({ module_or_path: readFileSync(join(pkg, 'lcnet_bg.wasm')) });
+
+const tmp = mkdtempSync(join(tmpdir(), 'lcnet-parity-'));
+const failures = [];
+let maxDelta = 0;
+let compared = 0;
+let skippedBlocks = 0;
+let skippedChannels = 0;
+
+try {
+  // Non-square, not a multiple of 32 (crop + fractional area weights), one with transparency.
+  const images = [
+    { w: 77, h: 53, seed: 7, alpha: false },
+    { w: 40, h: 96, seed: 11, alpha: true },
+    { w: 32, h: 32, seed: 3, alpha: false },
+  ].map((s, i) => {
+    const rgba = makeImage(s.w, s.h, s.seed, { alpha: s.alpha });
+    return { ...s, rgba, path: writePng(join(tmp, `img${i}.png`), rgba, s.w, s.h) };
+  });
+
+  const shipped = pickModel();
+  const base = new Model(new Uint8Array(readFileSync(shipped)));
+  const info = base.info();
+  const gated = withRandomGates(shipped, join(tmp, 'random-gates.safetensors'), info.blocks, 1);
+  base.free();
+
+  const cases = [
+    { mode: 'static' },
+    {},                                    // the card's defaults
+    { mode: 'lc', tau_l: 0.5, tau_c: 0.5 },
+    { mode: 'lc', tau_l: 0.3, tau_c: 0.6 },
+    { mode: 'lc', tau_l: 0.7, tau_c: 0.4 },
+    { mode: 'l', tau_l: 0.5 },
+    { mode: 'c', tau_c: 0.5 },
+    { mode: 'lc', tau_l: 1, tau_c: 1 },    // everything skippable is skipped
+    { mode: 'lc', tau_l: -1, tau_c: -1 },  // nothing skipped: the static network plus gate cost
+  ];
+
+  for (const [tag, path] of [[shipped.replace(root + '/', ''), shipped], ['random gates', gated]]) {
+    const model = new Model(new Uint8Array(readFileSync(path)));
+    for (const opts of cases) {
+      const args = [];
+      if (opts.mode) args.push('--mode', opts.mode);
+      if (opts.tau_l !== undefined) args.push('--tau-l', String(opts.tau_l));
+      if (opts.tau_c !== undefined) args.push('--tau-c', String(opts.tau_c));
+      const native = cliClassify(path, images.map((i) => i.path), args);
+      images.forEach((img, k) => {
+        const where = `${tag} ${JSON.stringify(opts)} ${img.w}x${img.h}${img.alpha ? ' alpha' : ''}`;
+        const w = model.classify(img.rgba, img.w, img.h, opts);
+        const n = native[k];
+        if (n.error) { failures.push(`${where}: native error ${n.error}`); return; }
+        compared++;
+        let d = 0;
+        if (w.logits.length !== n.logits.length) failures.push(`${where}: ${w.logits.length} vs ${n.logits.length} logits`);
+        w.logits.forEach((v, i) => { d = Math.max(d, Math.abs(v - n.logits[i])); });
+        maxDelta = Math.max(maxDelta, d);
+        if (!(d <= TOL)) failures.push(`${where}: max |Δlogit| ${d.toExponential(2)} > ${TOL}`);
+        for (const key of ['mode', 'label', 'class_index', 'macs', 'macs_static', 'macs_gates', 'blocks_executed', 'blocks_total']) {
+          if (w[key] !== n[key]) failures.push(`${where}: ${key} wasm ${w[key]} vs native ${n[key]}`);
+        }
+        if (w.blocks.length !== n.blocks.length) { failures.push(`${where}: block count differs`); return; }
+        w.blocks.forEach((b, i) => {
+          const nb = n.blocks[i];
+          for (const key of ['stage', 'index', 'executed', 'channels_kept', 'macs', 'macs_gates']) {
+            if (b[key] !== nb[key]) failures.push(`${where}: block ${b.stage}.${b.index} ${key} wasm ${b[key]} vs native ${nb[key]}`);
+          }
+          if (b.kept.join() !== nb.kept.join()) failures.push(`${where}: block ${b.stage}.${b.index} kept channels differ`);
+          if (!b.executed) skippedBlocks++;
+          skippedChannels += b.executed ? b.channels_total - b.channels_kept : 0;
+        });
+      });
+    }
+    model.free();
+  }
+  // The random-gates model must actually have skipped something, or the test proved little.
+  if (skippedBlocks === 0 || skippedChannels === 0) {
+    failures.push(`no skipping exercised (blocks skipped ${skippedBlocks}, channels skipped ${skippedChannels})`);
+  }
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+}
+
+console.log(`wasm_parity: ${compared} image×setting comparisons, max |Δlogit| wasm vs native = ${maxDelta.toExponential(3)}` +
+  ` (tolerance ${TOL}); ${skippedBlocks} skipped blocks and ${skippedChannels} skipped channels compared`);
+if (failures.length) {
+  for (const f of failures.slice(0, 30)) console.error(`  FAIL ${f}`);
+  if (failures.length > 30) console.error(`  … and ${failures.length - 30} more`);
+  process.exit(1);
+}

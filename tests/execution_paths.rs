@@ -1,0 +1,214 @@
+//! The sliced path (real skipping) must compute what the masked path computes, and the MACs it
+//! actually executes must equal the accounting.
+
+mod common;
+
+use candle_core::{Device, Tensor};
+use lcnet::exec::{masked, sliced, Mode, Options};
+use lcnet::macs;
+use lcnet::Network;
+
+fn input_tensor(v: &[f32]) -> Tensor {
+    Tensor::from_slice(v, (1, 3, 32, 32), &Device::Cpu).unwrap()
+}
+
+fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+fn settings() -> Vec<Options> {
+    let mut v = Vec::new();
+    for &(tl, tc) in &[
+        (0.3, 0.3),
+        (0.5, 0.5),
+        (0.7, 0.2),
+        (0.2, 0.8),
+        (0.9, 0.9),
+        (0.1, 1.0),
+    ] {
+        for mode in [Mode::Lc, Mode::L, Mode::C] {
+            v.push(Options {
+                mode,
+                tau_l: tl,
+                tau_c: tc,
+                top_k: 3,
+            });
+        }
+    }
+    v.push(Options::static_net());
+    v
+}
+
+#[test]
+fn sliced_equals_masked_on_random_models() {
+    let mut skipped_blocks = 0;
+    let mut skipped_channels = 0;
+    let mut empty_blocks = 0;
+    for (n, seed) in [(1, 1u64), (2, 7), (3, 42)] {
+        let net = Network::random(n, true, seed).unwrap();
+        let inputs: Vec<Vec<f32>> = (0..4)
+            .map(|i| common::random_input(seed * 100 + i))
+            .collect();
+        let batch = masked::batch(&inputs, 32).unwrap();
+        for opts in settings() {
+            let m = masked::forward(&net, &batch, &opts).unwrap();
+            let logits = m.logits.to_vec2::<f32>().unwrap();
+            for (i, x) in inputs.iter().enumerate() {
+                let s = sliced::forward(&net, &input_tensor(x), &opts).unwrap();
+                let d = max_diff(&s.logits, &logits[i]);
+                assert!(d <= 1e-4, "n={n} {opts:?} image {i}: |Δlogit| = {d}");
+                for (a, b) in s.decisions.iter().zip(&m.decisions[i]) {
+                    assert_eq!(
+                        (a.executed, &a.kept),
+                        (b.executed, &b.kept),
+                        "decisions differ for {opts:?}"
+                    );
+                }
+                for (b, dec) in net.blocks.iter().zip(&s.decisions) {
+                    skipped_blocks += usize::from(!dec.executed);
+                    if dec.executed {
+                        skipped_channels += b.out_ch - dec.kept.len();
+                        empty_blocks += usize::from(dec.kept.is_empty());
+                    }
+                }
+            }
+        }
+    }
+    // The settings must really exercise skipping, including blocks that keep no channel.
+    assert!(skipped_blocks > 50, "only {skipped_blocks} blocks skipped");
+    assert!(
+        skipped_channels > 500,
+        "only {skipped_channels} channels skipped"
+    );
+    assert!(empty_blocks > 0, "no block ran with zero channels");
+}
+
+#[test]
+fn thresholds_at_minus_infinity_give_the_static_network() {
+    let gated = Network::random(3, true, 5).unwrap();
+    let x = common::random_input(9);
+    let keep_all = Options {
+        mode: Mode::Lc,
+        tau_l: f32::NEG_INFINITY,
+        tau_c: f32::NEG_INFINITY,
+        top_k: 1,
+    };
+    let stat = sliced::forward(&gated, &input_tensor(&x), &Options::static_net()).unwrap();
+    // With every gate value above −∞, nothing is skipped, and only the gates' scales differ:
+    // compare against a copy of the model whose gates output exactly 1.
+    let dynamic = sliced::forward(&gated, &input_tensor(&x), &keep_all).unwrap();
+    assert!(dynamic
+        .decisions
+        .iter()
+        .all(|d| d.executed && d.kept.len() == d.s_c.as_ref().unwrap().len()));
+    let mut ones = gated.clone();
+    for b in &mut ones.blocks {
+        for g in [b.gate_l.as_mut().unwrap(), b.gate_c.as_mut().unwrap()] {
+            g.weight.iter_mut().for_each(|w| *w = 0.0);
+            g.bias.iter_mut().for_each(|v| *v = 1.0);
+        }
+    }
+    let forced = sliced::forward(&ones, &input_tensor(&x), &keep_all).unwrap();
+    assert!(
+        max_diff(&forced.logits, &stat.logits) <= 1e-5,
+        "gates forced to 1 differ from static"
+    );
+    // The static mode of a gated model equals the same backbone without gates.
+    let mut plain = gated.clone();
+    for b in &mut plain.blocks {
+        b.gate_l = None;
+        b.gate_c = None;
+    }
+    let p = sliced::forward(&plain, &input_tensor(&x), &Options::static_net()).unwrap();
+    assert!(max_diff(&p.logits, &stat.logits) <= 1e-5);
+    assert_eq!(stat.executed.gates, 0);
+}
+
+#[test]
+fn executed_macs_equal_the_accounting() {
+    let net = Network::random(3, true, 11).unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    for seed in 0..6 {
+        let x = common::random_input(seed);
+        for opts in settings() {
+            let s = sliced::forward(&net, &input_tensor(&x), &opts).unwrap();
+            let trace = net.trace(&s.logits, &s.decisions, &opts, 0.0);
+            assert_eq!(
+                s.executed.compute + s.executed.gates,
+                trace.macs,
+                "{opts:?}"
+            );
+            assert_eq!(s.executed.gates, trace.macs_gates, "{opts:?}");
+            let block_sum: u64 = trace.blocks.iter().map(|b| b.macs).sum();
+            assert_eq!(block_sum + macs::fixed_macs(&net), trace.macs);
+            seen.insert(trace.macs);
+        }
+    }
+    assert!(
+        seen.len() > 20,
+        "the MACs barely vary ({} distinct values)",
+        seen.len()
+    );
+    let full = net
+        .classify(&common::random_input(1), &Options::static_net())
+        .unwrap();
+    assert_eq!(full.macs, macs::static_macs(&net));
+    assert_eq!(full.macs_gates, 0);
+}
+
+#[test]
+fn static_macs_match_the_known_totals() {
+    for (n, want) in [
+        (3usize, 40_551_040u64),
+        (9, 125_485_696),
+        (5, 68_862_592),
+        (18, 252_887_680),
+    ] {
+        let net = Network::random(n, false, 0).unwrap();
+        assert_eq!(macs::static_macs(&net), want, "n = {n}");
+        assert_eq!(want, 14_155_776 * n as u64 - 1_916_288);
+    }
+}
+
+#[test]
+fn trace_reports_what_ran() {
+    let net = Network::random(2, true, 3).unwrap();
+    let t = net
+        .classify(&common::random_input(4), &Options::dynamic(0.5, 0.5))
+        .unwrap();
+    assert_eq!(t.blocks.len(), 6);
+    assert_eq!(t.top.len(), 5);
+    assert_eq!(t.label, t.top[0].label);
+    assert!((t.top.iter().map(|c| c.prob).sum::<f32>() - 1.0).abs() < 0.2);
+    for b in &t.blocks {
+        assert_eq!(b.kept.len(), b.channels_kept);
+        assert_eq!(b.scales.len(), b.channels_kept);
+        assert!(b.s_l.is_some());
+        if !b.executed {
+            assert_eq!((b.channels_kept, b.macs), (0, b.macs_gates));
+            assert!(b.s_l.unwrap() <= 0.5);
+        } else {
+            assert!(b.scales.iter().all(|&s| s > 0.5 && s <= 1.0));
+        }
+    }
+    assert!(t.macs < t.macs_static);
+    let json = serde_json::to_value(&t).unwrap();
+    for key in [
+        "label",
+        "prob",
+        "macs",
+        "macs_static",
+        "blocks",
+        "top",
+        "elapsed_ms",
+    ] {
+        assert!(json.get(key).is_some(), "trace JSON lacks {key}");
+    }
+    assert!(
+        json["blocks"][0].get("executed").is_some()
+            && json["blocks"][0].get("channels_kept").is_some()
+    );
+}

@@ -1,0 +1,55 @@
+// Promise-based client for worker.js: one request in flight per id, progress callbacks.
+export class InferenceClient {
+  constructor(url = new URL('./worker.js', import.meta.url)) {
+    this.worker = new Worker(url, { type: 'module' });
+    this.nextId = 1;
+    this.pending = new Map();
+    this.onprogress = null;
+    this.worker.onmessage = (e) => this.#receive(e.data);
+    this.worker.onerror = (e) => {
+      // A worker that failed to start (e.g. its module could not load) fails every request.
+      e.preventDefault?.();
+      const err = new Error(`the inference worker failed: ${e.message || 'could not start it'}`);
+      for (const { reject } of this.pending.values()) reject(err);
+      this.pending.clear();
+      this.failed = err;
+    };
+  }
+
+  #receive(msg) {
+    if (msg.type === 'progress') {
+      this.onprogress?.(msg);
+      return;
+    }
+    const p = this.pending.get(msg.id);
+    if (!p) return;
+    this.pending.delete(msg.id);
+    if (msg.ok) p.resolve(msg.result);
+    else p.reject(new Error(msg.error));
+  }
+
+  request(type, payload = {}, transfer = []) {
+    if (this.failed) return Promise.reject(this.failed);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, type, ...payload }, transfer);
+    });
+  }
+
+  init() { return this.request('init'); }
+
+  /** Loads a model from a URL (string; `size` in bytes, if known, for progress) or from bytes
+   *  (ArrayBuffer/Uint8Array). Resolves to the model's info. */
+  async load(source, size = 0) {
+    if (typeof source === 'string') return (await this.request('load', { url: source, size })).info;
+    const bytes = source instanceof Uint8Array ? source.slice().buffer : source;
+    return (await this.request('load', { bytes }, [bytes])).info;
+  }
+
+  /** Classifies RGBA pixels; the pixel buffer is transferred (not usable afterwards). */
+  classify(rgba, width, height, options = {}) {
+    const bytes = rgba instanceof ArrayBuffer ? rgba : rgba.buffer;
+    return this.request('classify', { rgba: bytes, width, height, options }, [bytes]);
+  }
+}
