@@ -58,7 +58,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
     }
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        out!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
         print_table(&rows);
     }
@@ -72,9 +72,15 @@ pub fn run(a: Args) -> anyhow::Result<()> {
 }
 
 fn print_table(rows: &[Row]) {
-    println!(
+    out!(
         "{:<28} {:<11} {:>6} {:>11} {:>11} {:>7} {:>7}  channels kept per stage",
-        "image", "label", "prob", "MACs", "static", "% stat", "blocks"
+        "image",
+        "label",
+        "prob",
+        "MACs",
+        "static",
+        "% stat",
+        "blocks"
     );
     for r in rows {
         let Some(t) = &r.trace else { continue };
@@ -94,7 +100,7 @@ fn print_table(rows: &[Row]) {
         } else {
             &r.file
         };
-        println!(
+        out!(
             "{:<28} {:<11} {:>6.3} {:>11} {:>11} {:>6.1}% {:>3}/{:<3}  {}",
             name,
             t.label,

@@ -72,26 +72,29 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     bar.finish_and_clear();
     let r = ev.report(&net);
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&r)?);
+        out!("{}", serde_json::to_string_pretty(&r)?);
         return Ok(());
     }
-    println!(
+    out!(
         "model        {} ({:?}, τ_L = {}, τ_C = {})",
-        net.card.name, opts.mode, opts.tau_l, opts.tau_c
+        net.card.name,
+        opts.mode,
+        opts.tau_l,
+        opts.tau_c
     );
-    println!(
+    out!(
         "images       {} ({} split of {})",
         r.n,
         a.split,
         a.data.display()
     );
-    println!(
+    out!(
         "accuracy     {:.2} %  ({} / {})",
         100.0 * r.accuracy,
         r.correct,
         r.n
     );
-    println!(
+    out!(
         "MACs         {} ± {} per image ({:.1} % of static {}; gates {})",
         crate::mmacs(r.macs_mean),
         crate::mmacs(r.macs_std),
@@ -104,13 +107,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         .iter()
         .map(|x| format!("{:.2}", x))
         .collect();
-    println!("block run    {}", rates.join(" "));
+    out!("block run    {}", rates.join(" "));
     let dens: Vec<String> = r
         .channel_density
         .iter()
         .map(|x| format!("{:.2}", x))
         .collect();
-    println!(
+    out!(
         "ch. density  {} (stages 1–3, in blocks that ran)",
         dens.join(" ")
     );

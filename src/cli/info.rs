@@ -15,18 +15,23 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let net = crate::load_model(&a.model)?;
     let info = ModelInfo::of(&net);
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&info)?);
+        out!("{}", serde_json::to_string_pretty(&info)?);
         return Ok(());
     }
     let c = &info.card;
-    println!("model         {}", c.name);
-    println!(
+    out!("model         {}", c.name);
+    out!(
         "architecture  CIFAR ResNet-{} ({} blocks per stage, widths {:?}, shortcut {}, {} classes)",
-        c.arch.depth, c.arch.blocks_per_stage, c.arch.widths, c.arch.shortcut, c.arch.num_classes
+        c.arch.depth,
+        c.arch.blocks_per_stage,
+        c.arch.widths,
+        c.arch.shortcut,
+        c.arch.num_classes
     );
-    println!(
+    out!(
         "parameters    {} ({} in gates)",
-        info.params, info.gate_params
+        info.params,
+        info.gate_params
     );
     let gates = match &c.gates {
         None => "none (static ResNet)".to_string(),
@@ -41,30 +46,34 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             }
         ),
     };
-    println!("gates         {gates}");
-    println!(
+    out!("gates         {gates}");
+    out!(
         "thresholds    τ_L = {}, τ_C = {}",
-        c.thresholds.tau_l, c.thresholds.tau_c
+        c.thresholds.tau_l,
+        c.thresholds.tau_c
     );
-    println!(
+    out!(
         "static MACs   {} ({})",
         info.macs_static,
         crate::mmacs(info.macs_static as f64)
     );
-    println!(
+    out!(
         "input         {}×{} RGB, mean {:?}, std {:?}",
-        c.input.size, c.input.size, c.input.mean, c.input.std
+        c.input.size,
+        c.input.size,
+        c.input.mean,
+        c.input.std
     );
-    println!("classes       {}", c.classes.join(", "));
+    out!("classes       {}", c.classes.join(", "));
     if !c.provenance.is_null() {
-        println!("provenance    {}", serde_json::to_string(&c.provenance)?);
+        out!("provenance    {}", serde_json::to_string(&c.provenance)?);
     }
     if !c.evaluation.is_null() {
-        println!("evaluation    {}", serde_json::to_string(&c.evaluation)?);
+        out!("evaluation    {}", serde_json::to_string(&c.evaluation)?);
     }
-    println!("\nblock      in→out  stride  out   static MACs  gates");
+    out!("\nblock      in→out  stride  out   static MACs  gates");
     for b in &info.blocks {
-        println!(
+        out!(
             "layer{}.{:<3} {:>3}→{:<3} {:>5}  {:>2}×{:<2} {:>11}  {}{}",
             b.stage,
             b.index,

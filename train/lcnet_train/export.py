@@ -100,11 +100,16 @@ def fixture_inputs(mean, std, data=None, cache=None, n: int = N_FIXTURES):
 
 
 def export(ckpt: dict, out: Path, name: str, tau_l: float | None = None, tau_c: float | None = None,
-           data=None, cache=None, date: str | None = None) -> dict:
+           data=None, cache=None, date: str | None = None, add_gates: bool = False) -> dict:
     cfg = ckpt["config"]
     tau_l = cfg.get("tau_l", 0.5) if tau_l is None else tau_l
     tau_c = cfg.get("tau_c", 0.5) if tau_c is None else tau_c
     model = model_from_state(ckpt["model"], cfg["depth"])
+    if add_gates and not model.has_gates:
+        # Fresh gates at their phase-2 initialisation (near 1): the model card says they are untrained.
+        model.add_gates(True, True, init_std=cfg.get("gate_init_std", 0.01),
+                        init_bias=cfg.get("gate_init_bias", 0.95), seed=cfg.get("seed", 0))
+        model.eval()
     dat = ckpt["data"]
     last = ckpt["history"][-1] if ckpt.get("history") else {}
     prov = {
@@ -162,6 +167,8 @@ def main(argv=None) -> int:
     src.add_argument("--ckpt", help="training checkpoint (last.pt)")
     src.add_argument("--fresh", type=int, metavar="DEPTH", help="an untrained gated model of this depth (tests)")
     ap.add_argument("--no-gates", action="store_true", help="with --fresh: no gates")
+    ap.add_argument("--add-gates", action="store_true",
+                    help="with --ckpt of a backbone: insert untrained gates (initialised near 1)")
     ap.add_argument("--seed", type=int, default=0, help="with --fresh")
     ap.add_argument("--out", required=True, help="model file (.safetensors); fixtures go beside it")
     ap.add_argument("--name", required=True, help="model name for the card, e.g. lcnet-r20")
@@ -175,7 +182,7 @@ def main(argv=None) -> int:
     else:
         ck = torch.load(args.ckpt, map_location="cpu", weights_only=False)
     card = export(ck, Path(args.out), args.name, args.tau_l, args.tau_c, args.data,
-                  Path(args.cache) if args.cache else None)
+                  Path(args.cache) if args.cache else None, add_gates=args.add_gates)
     print(json.dumps(card, indent=1), flush=True)
     print(f"wrote {args.out} and {fixtures_path(Path(args.out))}", file=sys.stderr)
     return 0
