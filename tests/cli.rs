@@ -1,0 +1,234 @@
+//! The `lcnet` binary end to end: JSON output, tables, and one clear error line for bad input.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use lcnet::Network;
+
+fn lcnet(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lcnet"))
+        .args(args)
+        .output()
+        .expect("run lcnet")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn setup(name: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let dir = common::scratch(name);
+    let model = dir.join("model.safetensors");
+    std::fs::write(
+        &model,
+        Network::random(2, true, 21).unwrap().to_bytes().unwrap(),
+    )
+    .unwrap();
+    let png = dir.join("img.png");
+    let px: Vec<u8> = common::noise(70 * 50 * 3, 5)
+        .into_iter()
+        .map(|v| (v * 255.0) as u8)
+        .collect();
+    image::RgbImage::from_raw(70, 50, px)
+        .unwrap()
+        .save(&png)
+        .unwrap();
+    (dir, model, png)
+}
+
+#[test]
+fn classify_json_reports_label_macs_and_blocks() {
+    let (_dir, model, png) = setup("cli_classify");
+    let out = lcnet(&[
+        "classify",
+        "-m",
+        s(&model),
+        "--json",
+        "--tau-l",
+        "0.5",
+        "--tau-c",
+        "0.5",
+        s(&png),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = &v[0];
+    for k in ["label", "prob", "macs", "macs_static", "blocks", "file"] {
+        assert!(r.get(k).is_some(), "no {k}");
+    }
+    assert_eq!(r["macs_static"], 14_155_776u64 * 2 - 1_916_288);
+    assert!(r["macs"].as_u64().unwrap() < r["macs_static"].as_u64().unwrap());
+    assert_eq!(r["blocks"].as_array().unwrap().len(), 6);
+    assert!(
+        r["blocks"][0].get("executed").is_some() && r["blocks"][0].get("channels_kept").is_some()
+    );
+
+    let st = lcnet(&["classify", "-m", s(&model), "--json", "--static", s(&png)]);
+    let v: serde_json::Value = serde_json::from_slice(&st.stdout).unwrap();
+    assert_eq!(v[0]["macs"], v[0]["macs_static"]);
+    assert!(v[0]["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|b| b["executed"] == true));
+
+    let table = lcnet(&["classify", "-m", s(&model), s(&png)]);
+    assert!(table.status.success());
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.contains("img.png") && text.contains("/6"), "{text}");
+}
+
+#[test]
+fn info_and_import_work() {
+    let (dir, model, _) = setup("cli_info");
+    let out = lcnet(&["info", s(&model)]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("ResNet-14") && text.contains("UNTRAINED"),
+        "{text}"
+    );
+    let json = lcnet(&["info", "--json", s(&model)]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["macs_static"], 14_155_776u64 * 2 - 1_916_288);
+    // A model file is also a valid state dict to import (the card is replaced).
+    let out = dir.join("imported.safetensors");
+    let r = lcnet(&[
+        "import",
+        s(&model),
+        "-o",
+        s(&out),
+        "--mean",
+        "0.5,0.5,0.5",
+        "--std",
+        "0.25,0.25,0.25",
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(lcnet(&["info", s(&out)]).status.success());
+    let bad = lcnet(&["import", s(&model), "-o", s(&out), "--mean", "0.5,0.5"]);
+    assert!(!bad.status.success());
+}
+
+/// Asserts a failure with a one-line message on stderr containing `want`.
+fn fails_with(out: Output, want: &str) {
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(want), "stderr {err:?} lacks {want:?}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn bad_input_gets_one_clear_error() {
+    let (dir, model, png) = setup("cli_errors");
+    let missing = dir.join("nope.png");
+    fails_with(
+        lcnet(&["classify", "-m", s(&model), s(&missing)]),
+        "No such file",
+    );
+    let text = dir.join("text.png");
+    std::fs::write(&text, "hello, I am not an image").unwrap();
+    fails_with(
+        lcnet(&["classify", "-m", s(&model), s(&text)]),
+        "not a recognised image format",
+    );
+    let trunc = dir.join("trunc.png");
+    let bytes = std::fs::read(&png).unwrap();
+    std::fs::write(&trunc, &bytes[..bytes.len() / 2]).unwrap();
+    fails_with(
+        lcnet(&["classify", "-m", s(&model), s(&trunc)]),
+        "trunc.png",
+    );
+    // One bad image among good ones: the good ones are still classified.
+    let mixed = lcnet(&["classify", "-m", s(&model), "--json", s(&png), s(&text)]);
+    assert!(!mixed.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&mixed.stdout).unwrap();
+    assert!(v[0]["label"].is_string() && v[1]["error"].is_string());
+    // Wrong model files.
+    fails_with(
+        lcnet(&["classify", "-m", s(&png), s(&png)]),
+        "is not a usable lcnet model",
+    );
+    fails_with(lcnet(&["info", s(&missing)]), "cannot read");
+    fails_with(
+        lcnet(&["eval", "-m", s(&model), "--data", s(&missing)]),
+        "no such file or directory",
+    );
+    fails_with(
+        lcnet(&["eval", "-m", s(&model), "--data", s(&dir)]),
+        "not a CIFAR-10 directory",
+    );
+    fails_with(
+        lcnet(&["classify", "-m", s(&model), "--mode", "fast", s(&png)]),
+        "unknown mode",
+    );
+}
+
+#[test]
+fn eval_reads_binary_batches() {
+    let (dir, model, _) = setup("cli_eval_bin");
+    let bin = dir.join("cifar-10-batches-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let mut recs = Vec::new();
+    for i in 0..30u8 {
+        recs.push(i % 10);
+        recs.extend(
+            common::noise(3072, i as u64)
+                .into_iter()
+                .map(|v| (v * 255.0) as u8),
+        );
+    }
+    std::fs::write(bin.join("test_batch.bin"), &recs).unwrap();
+    let out = lcnet(&["eval", "-m", s(&model), "--data", s(&dir), "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["n"], 30);
+    for k in [
+        "accuracy",
+        "macs_mean",
+        "macs_static",
+        "block_exec_rate",
+        "channel_density",
+    ] {
+        assert!(v.get(k).is_some(), "no {k}");
+    }
+    std::fs::write(bin.join("test_batch.bin"), &recs[..100]).unwrap();
+    fails_with(
+        lcnet(&["eval", "-m", s(&model), "--data", s(&dir)]),
+        "3073-byte records",
+    );
+}
+
+#[test]
+fn eval_on_the_jpeg_tarball_with_a_limit() {
+    let Some(data) = common::shared_file("data/cifar10-jpeg.tar.gz") else {
+        return;
+    };
+    let (_dir, model, _) = setup("cli_eval_jpeg");
+    let out = lcnet(&[
+        "eval",
+        "-m",
+        s(&model),
+        "--data",
+        s(&data),
+        "--limit",
+        "50",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["n"], 50);
+}
