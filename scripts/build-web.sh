@@ -2,6 +2,8 @@
 # Builds everything the web page needs into www/ (all of it gitignored):
 #   www/pkg/     the wasm module (release, lib only) + its wasm-bindgen `--target web` JS glue
 #   www/models/  copies of weights/*.safetensors (not *.fixtures.safetensors) + index.json
+#   www/gallery/index.json  an empty sample list, only when none exists yet (scripts/serve.sh
+#                fills www/gallery/ from a local CIFAR-10 copy with `lcnet gallery`)
 # Idempotent. Needs the rustup target wasm32-unknown-unknown and the wasm-bindgen CLI at the
 # version Cargo.lock pins (scripts/setup.sh installs both).
 # Env: LCNET_WEIGHTS_DIR (default: weights) — where the model files come from.
@@ -77,4 +79,11 @@ if [ ${#models[@]} -eq 0 ]; then
   echo "build-web: warning: no model files in $weights_dir/ — the page will say so" >&2
 else
   echo "build-web: www/models/: ${models[*]} (default $default)"
+fi
+
+# --- gallery ---------------------------------------------------------------------------------
+# The page asks for gallery/index.json; an empty list (no local CIFAR-10) keeps that a 200.
+if [ ! -f www/gallery/index.json ]; then
+  mkdir -p www/gallery
+  printf '{\n  "images": []\n}\n' > www/gallery/index.json
 fi

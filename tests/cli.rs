@@ -201,6 +201,44 @@ fn eval_reads_binary_batches() {
     ] {
         assert!(v.get(k).is_some(), "no {k}");
     }
+    // A sweep writes the accuracy–MACs curve into a model card, static point first.
+    let out_model = dir.join("swept.safetensors");
+    let sw = lcnet(&[
+        "eval",
+        "-m",
+        s(&model),
+        "--data",
+        s(&dir),
+        "--sweep",
+        "lc:0.3:0.3,l:0.6:0",
+        "--write-card",
+        s(&out_model),
+    ]);
+    assert!(
+        sw.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sw.stderr)
+    );
+    let info = lcnet(&["info", "--json", s(&out_model)]);
+    let v: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
+    let curve = v["card"]["evaluation"]["curve"].as_array().unwrap().clone();
+    assert_eq!(curve.len(), 3);
+    assert_eq!(curve[0]["mode"], "static");
+    assert_eq!(curve[0]["macs_fraction"], 1.0);
+    assert_eq!(curve[2]["tau_l"], 0.6);
+    assert!(curve[1]["macs_fraction"].as_f64().unwrap() < 1.0);
+    fails_with(
+        lcnet(&[
+            "eval",
+            "-m",
+            s(&model),
+            "--data",
+            s(&dir),
+            "--sweep",
+            "lc:0.3",
+        ]),
+        "not MODE:TAU_L:TAU_C",
+    );
     std::fs::write(bin.join("test_batch.bin"), &recs[..100]).unwrap();
     fails_with(
         lcnet(&["eval", "-m", s(&model), "--data", s(&dir)]),

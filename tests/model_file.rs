@@ -6,6 +6,9 @@ use lcnet::model::file::import_state_dict;
 use lcnet::{Error, Network, Options};
 use safetensors::tensor::{Dtype, TensorView};
 
+/// One stored tensor: name, dtype, shape, little-endian bytes.
+type Raw = (String, Dtype, Vec<usize>, Vec<u8>);
+
 /// Rebuilds a file from (name, dtype, shape, bytes) with optional metadata.
 fn write(
     tensors: &[(String, Dtype, Vec<usize>, Vec<u8>)],
@@ -19,12 +22,7 @@ fn write(
 }
 
 /// Splits a model file into editable parts.
-fn parts(
-    bytes: &[u8],
-) -> (
-    Vec<(String, Dtype, Vec<usize>, Vec<u8>)>,
-    HashMap<String, String>,
-) {
+fn parts(bytes: &[u8]) -> (Vec<Raw>, HashMap<String, String>) {
     let st = safetensors::SafeTensors::deserialize(bytes).unwrap();
     let (_, meta) = safetensors::SafeTensors::read_metadata(bytes).unwrap();
     let mut t: Vec<_> = st

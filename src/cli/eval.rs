@@ -3,9 +3,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use lcnet::data::cifar::{self, Split};
-use lcnet::eval::Evaluator;
-use lcnet::preprocess;
+use lcnet::data::cifar::{self, Dataset, Split};
+use lcnet::eval::{EvalReport, Evaluator};
+use lcnet::{preprocess, Mode, Network, Options};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -23,6 +23,14 @@ pub struct Args {
     limit: Option<usize>,
     #[command(flatten)]
     gates: crate::GateArgs,
+    /// Accuracy–MACs curve: the static network first, then each threshold setting in turn.
+    /// Settings are `MODE:TAU_L:TAU_C` separated by spaces or commas (e.g. `lc:0.5:0.5 l:0.3:0`);
+    /// `--sweep default` uses a built-in grid of 12 settings.
+    #[arg(long)]
+    sweep: Option<String>,
+    /// With --sweep: store the curve in the model card of this file (may be the model itself).
+    #[arg(long)]
+    write_card: Option<PathBuf>,
     /// Images per batch on the masked path.
     #[arg(long, default_value_t = 100)]
     batch: usize,
@@ -31,9 +39,37 @@ pub struct Args {
     json: bool,
 }
 
+/// The built-in sweep: both gates together along a diagonal, then each gate alone.
+const DEFAULT_SWEEP: &str =
+    "lc:0:0 lc:0.1:0.1 lc:0.2:0.2 lc:0.3:0.3 lc:0.4:0.4 lc:0.5:0.5 lc:0.6:0.6 \
+lc:0.7:0.7 lc:0.8:0.8 lc:0.9:0.9 l:0.5:0 c:0:0.5";
+
+fn parse_sweep(s: &str) -> anyhow::Result<Vec<Options>> {
+    let s = if s == "default" { DEFAULT_SWEEP } else { s };
+    s.split([' ', ','])
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let f: Vec<&str> = p.split(':').collect();
+            anyhow::ensure!(f.len() == 3, "sweep setting {p:?} is not MODE:TAU_L:TAU_C");
+            let o = Options {
+                mode: f[0].parse::<Mode>()?,
+                tau_l: f[1].parse().with_context(|| format!("τ_L in {p:?}"))?,
+                tau_c: f[2].parse().with_context(|| format!("τ_C in {p:?}"))?,
+                top_k: 1,
+            };
+            o.validate()?;
+            Ok(o)
+        })
+        .collect()
+}
+
 pub fn run(a: Args) -> anyhow::Result<()> {
     let net = crate::load_model(&a.model)?;
     let opts = a.gates.options(&net)?;
+    anyhow::ensure!(
+        a.write_card.is_none() || a.sweep.is_some(),
+        "--write-card needs --sweep"
+    );
     let split = if a.split == "train" {
         Split::Train
     } else {
@@ -50,46 +86,132 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     anyhow::ensure!(n > 0, "no images to evaluate");
     // Evenly spaced indices so that a limit still covers every class of a class-sorted set.
     let indices: Vec<usize> = (0..n).map(|i| i * total / n).collect();
-    let bar = if a.json {
+    let inputs = indices
+        .iter()
+        .map(|&i| preprocess::to_input(ds.image(i), 32, 32, 3, &net.card.input))
+        .collect::<Result<Vec<_>, _>>()?;
+    let labels: Vec<usize> = indices.iter().map(|&i| ds.labels[i]).collect();
+
+    let Some(sweep) = &a.sweep else {
+        let r = evaluate(&net, &inputs, &labels, opts, a.batch, a.json, "")?;
+        if a.json {
+            out!("{}", serde_json::to_string_pretty(&r)?);
+        } else {
+            print_report(&net, &r, &a, &ds);
+        }
+        return Ok(());
+    };
+    let mut settings = vec![Options::static_net()];
+    settings.extend(parse_sweep(sweep)?);
+    let mut points = Vec::new();
+    for (i, o) in settings.iter().enumerate() {
+        let label = format!(
+            "[{}/{}] {:?} τ_L={} τ_C={} ",
+            i + 1,
+            settings.len(),
+            o.mode,
+            o.tau_l,
+            o.tau_c
+        );
+        let r = evaluate(&net, &inputs, &labels, *o, a.batch, a.json, &label)?;
+        if !a.json {
+            out!(
+                "{:<7} τ_L {:>4}  τ_C {:>4}   acc {:>6.2} %   MACs {:>9} ({:>5.1} % of static, ± {})",
+                format!("{:?}", o.mode).to_lowercase(),
+                o.tau_l,
+                o.tau_c,
+                100.0 * r.accuracy,
+                crate::mmacs(r.macs_mean),
+                100.0 * r.macs_fraction,
+                crate::mmacs(r.macs_std)
+            );
+        }
+        points.push(r);
+    }
+    let evaluation = serde_json::json!({
+        "dataset": format!("CIFAR-10 (JPEG copy) {} split", a.split),
+        "n": n,
+        "static_accuracy": points[0].accuracy,
+        "measured_by": "lcnet eval --sweep",
+        "curve": points.iter().map(|r| serde_json::json!({
+            "mode": r.options.mode,
+            "tau_l": round6(r.options.tau_l),
+            "tau_c": round6(r.options.tau_c),
+            "accuracy": r.accuracy,
+            "macs_mean": r.macs_mean,
+            "macs_std": r.macs_std,
+            "macs_fraction": r.macs_fraction,
+            "macs_gates_mean": r.macs_gates_mean,
+            "block_exec_rate": r.block_exec_rate,
+            "channel_density": r.channel_density,
+        })).collect::<Vec<_>>(),
+    });
+    if a.json {
+        out!("{}", serde_json::to_string_pretty(&evaluation)?);
+    }
+    if let Some(path) = &a.write_card {
+        let mut net = net;
+        let mut card = net.card.clone();
+        card.evaluation = evaluation;
+        net.set_card(card)?;
+        std::fs::write(path, net.to_bytes()?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("wrote the curve into the model card of {}", path.display());
+    }
+    Ok(())
+}
+
+/// f32 thresholds as the decimal a person typed (0.95, not 0.949999988).
+fn round6(t: f32) -> f64 {
+    (t as f64 * 1e6).round() / 1e6
+}
+
+fn evaluate(
+    net: &Network,
+    inputs: &[Vec<f32>],
+    labels: &[usize],
+    opts: Options,
+    batch: usize,
+    quiet: bool,
+    label: &str,
+) -> anyhow::Result<EvalReport> {
+    let bar = if quiet {
         ProgressBar::hidden()
     } else {
-        ProgressBar::new(n as u64)
+        ProgressBar::new(inputs.len() as u64)
     };
     bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} images  {per_sec}  eta {eta}")
+        ProgressStyle::with_template("{msg}{bar:40} {pos}/{len} images  {per_sec}  eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let mut ev = Evaluator::new(&net, opts);
-    for chunk in indices.chunks(a.batch.max(1)) {
-        let inputs = chunk
-            .iter()
-            .map(|&i| preprocess::to_input(ds.image(i), 32, 32, 3, &net.card.input))
-            .collect::<Result<Vec<_>, _>>()?;
-        let labels: Vec<usize> = chunk.iter().map(|&i| ds.labels[i]).collect();
-        ev.add_batch(&net, &inputs, &labels)?;
-        bar.inc(chunk.len() as u64);
+    bar.set_message(label.to_string());
+    let mut ev = Evaluator::new(net, opts);
+    for (x, y) in inputs.chunks(batch.max(1)).zip(labels.chunks(batch.max(1))) {
+        ev.add_batch(net, x, y)?;
+        bar.inc(x.len() as u64);
     }
     bar.finish_and_clear();
-    let r = ev.report(&net);
-    if a.json {
-        out!("{}", serde_json::to_string_pretty(&r)?);
-        return Ok(());
-    }
+    Ok(ev.report(net))
+}
+
+fn print_report(net: &Network, r: &EvalReport, a: &Args, ds: &Dataset) {
+    let o = r.options;
     out!(
         "model        {} ({:?}, τ_L = {}, τ_C = {})",
         net.card.name,
-        opts.mode,
-        opts.tau_l,
-        opts.tau_c
+        o.mode,
+        o.tau_l,
+        o.tau_c
     );
     out!(
-        "images       {} ({} split of {})",
+        "images       {} of {} ({} split of {})",
         r.n,
+        ds.len(),
         a.split,
         a.data.display()
     );
     out!(
-        "accuracy     {:.2} %  ({} / {})",
+        "accuracy     {:.2} %  ({} / {})  CIFAR-10 (JPEG copy)",
         100.0 * r.accuracy,
         r.correct,
         r.n
@@ -117,7 +239,6 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         "ch. density  {} (stages 1–3, in blocks that ran)",
         dens.join(" ")
     );
-    Ok(())
 }
 
 fn spinner(hidden: bool, msg: &'static str) -> ProgressBar {

@@ -5,8 +5,10 @@ macro_rules! out {
     ($($t:tt)*) => { $crate::emit(format_args!($($t)*)) };
 }
 
+mod bench;
 mod classify;
 mod eval;
+mod gallery;
 mod import;
 mod info;
 mod serve;
@@ -37,6 +39,10 @@ enum Command {
     Eval(eval::Args),
     /// Serve the web demo (www/) on localhost.
     Serve(serve::Args),
+    /// Time static vs dynamic inference (batch 1, sliced path) on the same images.
+    Bench(bench::Args),
+    /// Write a few CIFAR-10 test images per class (PNG + index.json) for the demo's gallery.
+    Gallery(gallery::Args),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +53,8 @@ fn main() -> ExitCode {
         Command::Classify(a) => classify::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Serve(a) => serve::run(a),
+        Command::Bench(a) => bench::run(a),
+        Command::Gallery(a) => gallery::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -185,3 +185,23 @@ export function withRandomGates(path, out, blocks, seed = 1) {
   writeFileSync(out, writeSafetensors({ ...meta, lcnet: JSON.stringify(card) }, tensors));
   return out;
 }
+
+/** Writes to `out` a copy of the model file at `path` with its card changed by `mutate(card)`. */
+export function withCard(path, out, mutate) {
+  const { header, data } = readSafetensors(new Uint8Array(readFileSync(path)));
+  const meta = header.__metadata__ ?? {};
+  const card = JSON.parse(meta.lcnet);
+  mutate(card);
+  const tensors = Object.entries(header)
+    .filter(([name]) => name !== '__metadata__')
+    .sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0])
+    .map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape, bytes: data.subarray(t.data_offsets[0], t.data_offsets[1]) }));
+  writeFileSync(out, writeSafetensors({ ...meta, lcnet: JSON.stringify(card) }, tensors));
+  return out;
+}
+
+/** `lcnet info --json` of a model file. */
+export function cliInfo(model) {
+  need(cli, 'build it with `cargo build --release`');
+  return JSON.parse(execFileSync(cli, ['info', '--json', model], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+}

@@ -1,14 +1,20 @@
-// The page in headless Debian Chromium (playwright-core, no downloaded browser): it loads the
-// wasm and the model, classifies uploaded and dropped PNGs with the same MACs as the native CLI,
-// reports a non-image clearly and keeps working, says so when WebAssembly is missing, and
-// makes no request outside its own origin. Screenshots go to tests/e2e/artifacts/.
+// The demo page in headless Debian Chromium (playwright-core, no downloaded browser). It loads
+// the wasm and the model and shows the card; an uploaded image gets a label, a map with one
+// element per block, and MACs equal to `lcnet classify --json` for the same file and thresholds;
+// sliders (driven by the keyboard) change the MACs, again equal to the CLI's; static mode runs
+// every block; a non-image gets a clear message and the page keeps working; the sample gallery
+// (when built) and the batch table and export work; a bad model file is refused clearly and a
+// good one (with an accuracy–MACs curve, and a deeper R56) is used; phone width; no
+// WebAssembly; and no request leaves the page's origin. Screenshots: tests/e2e/artifacts/.
 // Run: node tests/e2e/page.mjs   (needs www/pkg + www/models from scripts/build-web.sh and target/release/lcnet)
-import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
-import { artifacts, cli, cliClassify, makeImage, need, readCard, root, writePng } from './lib.mjs';
+import {
+  artifacts, cli, cliClassify, cliInfo, makeImage, need, readCard, root, withCard, withRandomGates, writePng,
+} from './lib.mjs';
 
 process.on('uncaughtException', (e) => {
   console.error(`page: error: ${e?.message ?? e}`);
@@ -19,6 +25,7 @@ const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const TIMEOUT = 60_000;
+const SHARED = resolve(process.env.LCNET_SHARED ?? join(root, '..', 'shared'));
 
 need(cli, 'build it with `cargo build --release`');
 need(join(root, 'www', 'pkg', 'lcnet_bg.wasm'), 'run scripts/build-web.sh first');
@@ -29,6 +36,7 @@ mkdirSync(artifacts, { recursive: true });
 const index = JSON.parse(readFileSync(join(root, 'www', 'models', 'index.json'), 'utf8'));
 if (!index.default) throw new Error('www/models/index.json lists no model: weights/ is empty');
 const model = join(root, 'www', 'models', index.default);
+const card = readCard(model);
 
 const checks = [];
 function check(name, ok, detail = '') {
@@ -37,10 +45,10 @@ function check(name, ok, detail = '') {
 }
 
 function freePort() {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve_, reject) => {
     const s = createServer();
     s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve_(port)); });
   });
 }
 
@@ -60,31 +68,106 @@ async function startServer() {
   throw new Error(`lcnet serve did not answer on ${base}: ${stderr}`);
 }
 
-const text = (page, sel) => page.locator(sel).textContent();
+const text = async (page, sel) => (await page.locator(sel).textContent()).trim();
 const digits = (s) => Number(String(s).replace(/[^0-9]/g, ''));
+const shot = (page, name) => page.screenshot({ path: join(artifacts, name), fullPage: true });
 
-async function expectResult(page, fileName) {
-  await page.locator(`#result[data-file="${fileName}"]`).waitFor({ state: 'visible', timeout: TIMEOUT });
+async function ready(page) {
   await page.locator('#status[data-state="ready"]').waitFor({ timeout: TIMEOUT });
 }
 
+async function expectResult(page, fileName) {
+  await page.locator(`#result[data-file="${fileName}"]`).waitFor({ state: 'visible', timeout: TIMEOUT });
+  await ready(page);
+}
+
+/** Waits until the result shown is for these settings (`mode`, τ_L, τ_C as the page holds them). */
+async function expectSetting(page, mode, tauL, tauC) {
+  await page.waitForFunction((suffix) => document.querySelector('#result')?.dataset.key?.endsWith(suffix),
+    `|${mode}|${tauL}|${tauC}`, { timeout: TIMEOUT });
+  await ready(page);
+}
+
+function cliArgs({ mode, tauL, tauC } = {}) {
+  const a = [];
+  if (mode) a.push('--mode', mode);
+  if (tauL !== undefined) a.push('--tau-l', String(tauL));
+  if (tauC !== undefined) a.push('--tau-c', String(tauC));
+  return a;
+}
+
 /** The page's numbers for the current result against `lcnet classify --json` on the same file. */
-async function compareWithCli(page, pngPath, tag, modelPath = model) {
-  const native = cliClassify(modelPath, [pngPath])[0];
-  const label = (await text(page, '#label')).trim();
+async function compareWithCli(page, pngPath, tag, { modelPath = model, setting = {} } = {}) {
+  const native = cliClassify(modelPath, [pngPath], cliArgs(setting))[0];
+  const label = await text(page, '#label');
   const macs = digits(await text(page, '#macs'));
   const macsStatic = digits(await text(page, '#macs-static'));
   const executed = await page.locator('#blocks .blk[data-executed="true"]').count();
   const boxes = await page.locator('#blocks .blk').count();
-  check(`${tag}: a label is shown`, label.length > 0, label);
-  check(`${tag}: label equals the CLI's`, label === native.label, `${label} vs ${native.label}`);
+  check(`${tag}: label equals the CLI's`, label.length > 0 && label === native.label, `${label} vs ${native.label}`);
   check(`${tag}: MACs shown equal the CLI's`, macs === native.macs, `${macs} vs ${native.macs}`);
   check(`${tag}: static MACs shown equal the CLI's`, macsStatic === native.macs_static, `${macsStatic} vs ${native.macs_static}`);
-  check(`${tag}: one box per block`, boxes === native.blocks_total, `${boxes} boxes, ${native.blocks_total} blocks`);
+  check(`${tag}: map has one element per block`, boxes === native.blocks_total, `${boxes} elements, ${native.blocks_total} blocks`);
   check(`${tag}: blocks run equal the CLI's`, executed === native.blocks_executed, `${executed} vs ${native.blocks_executed}`);
   const trace = JSON.parse(await text(page, '#trace-json'));
   const d = Math.max(...trace.logits.map((v, i) => Math.abs(v - native.logits[i])));
   check(`${tag}: page logits equal the CLI's (≤ 1e-5)`, d <= 1e-5, `max |Δ| ${d.toExponential(2)}`);
+  const keptPage = trace.blocks.map((b) => b.kept.join(',')).join('|');
+  const keptCli = native.blocks.map((b) => b.kept.join(',')).join('|');
+  check(`${tag}: kept channels equal the CLI's`, keptPage === keptCli);
+  return native;
+}
+
+/** Sets a range input the way a script can (the keyboard path is tested separately). */
+async function setSlider(page, id, value) {
+  await page.evaluate(({ id, value }) => {
+    const s = document.getElementById(id);
+    s.value = String(value);
+    s.dispatchEvent(new Event('input', { bubbles: true }));
+  }, { id, value });
+}
+
+// ---- test inputs ---------------------------------------------------------------------------
+const tmp = join(artifacts, 'inputs');
+mkdirSync(tmp, { recursive: true });
+const img1 = writePng(join(tmp, 'input-1.png'), makeImage(120, 80, 5), 120, 80);
+const img2 = writePng(join(tmp, 'input-2.png'), makeImage(64, 100, 9), 64, 100);
+const big = writePng(join(tmp, 'input-big.png'), makeImage(2400, 1500, 13), 2400, 1500);
+const notImage = join(tmp, 'not-an-image.png');
+writeFileSync(notImage, 'this is text, not a PNG\n');
+const notModel = join(tmp, 'not-a-model.safetensors');
+writeFileSync(notModel, 'this is not a model file either\n');
+// A copy of the shipped model with seeded random gates (so the default thresholds skip) and a
+// synthetic accuracy–MACs curve in its card (the shape the page reads), for the chart.
+const info = cliInfo(model);
+const curveModel = withRandomGates(model, join(tmp, 'curve-model.safetensors'), info.blocks, 3);
+const SYNTH = {
+  dataset: 'synthetic curve (test fixture, not measured)',
+  static_accuracy: 0.9,
+  curve: [
+    ...[[0.3, 0.3], [0.4, 0.4], [0.5, 0.5], [0.6, 0.6], [0.7, 0.7]].map(([l, c], i) => ({ mode: 'lc', tau_l: l, tau_c: c, accuracy: 0.9 - 0.04 * i * i / 4, macs_mean: 0, macs_std: 0, macs_fraction: 0.95 - 0.17 * i })),
+    ...[0.3, 0.5, 0.7].map((l, i) => ({ mode: 'l', tau_l: l, tau_c: 0.5, accuracy: 0.89 - 0.05 * i, macs_mean: 0, macs_std: 0, macs_fraction: 0.9 - 0.2 * i })),
+    ...[0.3, 0.5, 0.7].map((c, i) => ({ mode: 'c', tau_l: 0.5, tau_c: c, accuracy: 0.895 - 0.03 * i, macs_mean: 0, macs_std: 0, macs_fraction: 0.92 - 0.15 * i })),
+  ],
+};
+withCard(curveModel, curveModel, (c) => { c.name = 'r20-random-gates-with-curve'; c.evaluation = SYNTH; });
+// ResNet-56 (the reference weights, imported, with random gates) for a deeper map, when available.
+let r56 = null;
+const r56ref = join(SHARED, 'reference', 'resnet56-reference.safetensors');
+if (existsSync(r56ref)) {
+  const plain = join(tmp, 'r56-plain.safetensors');
+  execFileSync(cli, ['import', r56ref, '-o', plain], { stdio: 'ignore' });
+  r56 = withRandomGates(plain, join(tmp, 'r56-random-gates.safetensors'), cliInfo(plain).blocks, 5);
+} else {
+  console.log(`  skip R56 map: ${r56ref} is absent`);
+}
+// The sample gallery: built from the local CIFAR-10 copy when the page has none yet.
+const galleryIndex = join(root, 'www', 'gallery', 'index.json');
+const dataPath = process.env.LCNET_DATA ?? join(SHARED, 'data', 'cifar10-jpeg.tar.gz');
+let gallery = existsSync(galleryIndex) ? JSON.parse(readFileSync(galleryIndex, 'utf8')).images ?? [] : [];
+if (gallery.length === 0 && existsSync(dataPath)) {
+  execFileSync(cli, ['gallery', '--data', dataPath, '--out', join(root, 'www', 'gallery'), '--per-class', '3'], { stdio: 'ignore' });
+  gallery = JSON.parse(readFileSync(galleryIndex, 'utf8')).images;
 }
 
 const { proc, base } = await startServer();
@@ -95,7 +178,7 @@ const consoleErrors = [];
 let browser;
 try {
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
-  const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+  const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, acceptDownloads: true });
   context.on('request', (r) => requests.push(r.url()));
   // Anything leaving the origin is recorded above and must not get through.
   await context.route((url) => url.origin !== origin && url.protocol.startsWith('http'), (route) => route.abort());
@@ -103,89 +186,192 @@ try {
   page.on('pageerror', (e) => pageErrors.push(String(e)));
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
 
-  // 1. load
+  // 1. load: the card, the gates' state, the chart's "no curve" message
   await page.goto(`${base}/`);
-  await page.locator('#status[data-state="ready"]').waitFor({ timeout: TIMEOUT });
-  const name = (await text(page, '#card')).trim();
-  check('model loaded and card shown', name.length > 0 && (await page.locator('#model').isVisible()));
-  const note = (await text(page, '#gates-note')).trim();
-  const g = readCard(model).gates;   // from the file itself, not from the page
+  await ready(page);
+  check('model loaded and card shown', (await text(page, '#card')).includes(card.name) && (await page.locator('#model').isVisible()));
+  const note = await text(page, '#gates-note');
+  const g = card.gates;
   const wantNote = !g ? /static model/i : !g.trained ? /gates untrained: they skip almost nothing yet/i : /trained/i;
   check('gates state stated plainly', wantNote.test(note), note);
-  await page.screenshot({ path: join(artifacts, '01-loaded.png'), fullPage: true });
+  if (!card.evaluation?.curve) {
+    check('no curve: the chart says so', /no accuracy–MACs curve measured for this model yet/i.test(await text(page, '#chart-empty')));
+  }
+  check('mode and sliders start at the card\'s defaults',
+    (await page.locator('input[name="mode"]:checked').getAttribute('value')) === (g ? 'lc' : 'static') &&
+    Number(await page.inputValue('#tau-l')) === card.thresholds.tau_l && Number(await page.inputValue('#tau-c')) === card.thresholds.tau_c);
+  await shot(page, '01-loaded.png');
 
-  // 2. upload a generated PNG
-  const img1 = writePng(join(artifacts, 'input-1.png'), makeImage(120, 80, 5), 120, 80);
+  // 2. upload → a label, the map, MACs equal to the CLI's, static side, measured times
   await page.setInputFiles('#file', img1);
   await expectResult(page, 'input-1.png');
-  await compareWithCli(page, img1, 'upload');
-  await page.screenshot({ path: join(artifacts, '02-result.png'), fullPage: true });
+  const atDefaults = await compareWithCli(page, img1, 'upload');
+  const nativeStatic = cliClassify(model, [img1], ['--static'])[0];
+  check('static side: label and MACs equal `classify --static`',
+    (await text(page, '#label-static')) === nativeStatic.label && digits(await text(page, '#macs-static')) === nativeStatic.macs);
+  check('map: every stage drawn in order with its blocks',
+    (await page.locator('#blocks .map-stage').count()) === 3 &&
+    (await page.locator('#blocks .map-stage[data-stage="1"] .blk').count()) === card.arch.blocks_per_stage);
+  check('top-5 bars for dynamic and static', (await page.locator('#top li').count()) === 5 && (await page.locator('#top-static li').count()) === 5);
+  await page.locator('#timing[data-state="done"]').waitFor({ timeout: TIMEOUT });
+  const msDyn = Number(await page.locator('#ms-dyn').getAttribute('data-value'));
+  const msStatic = Number(await page.locator('#ms-static').getAttribute('data-value'));
+  check('measured ms shown for both (median of warm runs)', msDyn > 0 && msStatic > 0 && /median of \d+ warm runs/.test(await text(page, '#timing')),
+    `dynamic ${await text(page, '#ms-dyn')}, static ${await text(page, '#ms-static')} (${await text(page, '#ms-pct')} ${await text(page, '#ms-x')})`);
+  await page.locator('#blocks .blk').nth(1).focus();
+  check('focusing a block shows its numbers', /Channels kept/.test(await text(page, '#block-detail')), await text(page, '#block-detail'));
+  await shot(page, '02-result.png');
 
-  // 3. a non-image named .png: a clear message, and the page keeps working
-  const bad = join(artifacts, 'not-an-image.png');
-  writeFileSync(bad, 'this is text, not a PNG\n');
-  await page.setInputFiles('#file', bad);
+  // 3. sliders, by keyboard: τ_C to 1 (End) skips every channel; the MACs change and equal the CLI's
+  if (g) {
+    await page.locator('#tau-c').focus();
+    await page.keyboard.press('End');
+    await expectSetting(page, 'lc', card.thresholds.tau_l, 1);
+    const n = await compareWithCli(page, img1, 'τ_C = 1 (keyboard)', { setting: { tauL: card.thresholds.tau_l, tauC: 1 } });
+    check('slider change changes the MACs', n.macs !== atDefaults.macs && digits(await text(page, '#macs')) !== atDefaults.macs,
+      `${atDefaults.macs} → ${n.macs}`);
+    // thresholds inside the gates' range: some blocks and channels skipped, others kept
+    const sl = atDefaults.blocks.map((b) => b.s_l).sort((a, b) => a - b);
+    const tauL = Math.round(100 * sl[Math.floor(sl.length / 2)]) / 100;
+    const sc = atDefaults.blocks.flatMap((b) => b.s_c).sort((a, b) => a - b);
+    const tauC = Math.round(100 * sc[Math.floor(sc.length / 2)]) / 100;
+    await setSlider(page, 'tau-l', tauL);
+    await setSlider(page, 'tau-c', tauC);
+    await expectSetting(page, 'lc', tauL, tauC);
+    const m = await compareWithCli(page, img1, `τ_L = ${tauL}, τ_C = ${tauC}`, { setting: { tauL, tauC } });
+    check('mid thresholds: some blocks skipped and some run', m.blocks_executed > 0 && m.blocks_executed < m.blocks_total,
+      `${m.blocks_executed}/${m.blocks_total}`);
+    check('skipped blocks drawn as bypassed', (await page.locator('#blocks .blk.skip .bypass').count()) === m.blocks_total - m.blocks_executed);
+    await page.locator('#timing[data-state="done"]').waitFor({ timeout: TIMEOUT });
+    await shot(page, '03-thresholds.png');
+
+    // 4. static mode runs every block
+    await page.locator('input[name="mode"][value="static"]').check();
+    await expectSetting(page, 'static', tauL, tauC);
+    const all = await page.locator('#blocks .blk[data-executed="true"]').count();
+    check('static mode runs every block', all === info.blocks.length && digits(await text(page, '#macs')) === info.macs_static,
+      `${all}/${info.blocks.length} blocks, ${await text(page, '#macs')} MACs`);
+    check('static mode: τ sliders disabled', await page.locator('#tau-l').isDisabled());
+    await page.click('#reset');
+    await expectSetting(page, 'lc', card.thresholds.tau_l, card.thresholds.tau_c);
+  }
+
+  // 5. a non-image: a clear message; the page keeps working
+  await page.setInputFiles('#file', notImage);
   await page.locator('#error').waitFor({ state: 'visible', timeout: TIMEOUT });
-  const err = (await text(page, '#error')).trim();
+  const err = await text(page, '#error');
   check('non-image: clear error message', /could not read .*not-an-image\.png.* as an image/i.test(err), err);
-  check('non-image: stale result hidden', !(await page.locator('#result').isVisible()));
-  await page.screenshot({ path: join(artifacts, '03-non-image.png'), fullPage: true });
+  check('non-image: the previous result stays, labelled with its own file', (await page.locator('#result').getAttribute('data-file')) === 'input-1.png');
+  await shot(page, '04-non-image.png');
 
-  // 4. drop a valid image afterwards (drag and drop path)
-  const img2path = join(artifacts, 'input-2.png');
-  writePng(img2path, makeImage(64, 100, 9, { alpha: false }), 64, 100);
+  // 6. drop a valid image afterwards; then a large one
   const dt = await page.evaluateHandle(({ b64, fname }) => {
     const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
     const t = new DataTransfer();
     t.items.add(new File([bytes], fname, { type: 'image/png' }));
     return t;
-  }, { b64: readFileSync(img2path).toString('base64'), fname: 'input-2.png' });
+  }, { b64: readFileSync(img2).toString('base64'), fname: 'input-2.png' });
   await page.dispatchEvent('#drop', 'drop', { dataTransfer: dt });
   await expectResult(page, 'input-2.png');
   check('after the error: error message cleared', !(await page.locator('#error').isVisible()));
-  await compareWithCli(page, img2path, 'drop after error');
-
-  // 5. a large image is scaled down in the page and still classified
-  const bigW = 2400, bigH = 1500;
-  const big = writePng(join(artifacts, 'input-big.png'), makeImage(bigW, bigH, 13), bigW, bigH);
+  await compareWithCli(page, img2, 'drop after error');
   await page.setInputFiles('#file', big);
   await expectResult(page, 'input-big.png');
-  check('large image (2400×1500): classified', (await text(page, '#label')).trim().length > 0);
-  await page.screenshot({ path: join(artifacts, '04-result-2.png'), fullPage: true });
+  check('large image (2400×1500): classified', (await text(page, '#label')).length > 0);
+  check('thumbnail strip holds the 3 images', (await page.locator('#strip .thumb').count()) === 3);
+  await page.locator('#strip .thumb').first().click();
+  await expectResult(page, 'input-1.png');
 
-  // 6. switching models (when www/models holds more than one) re-runs the image with the new one
-  const others = index.models.map((m) => m.file).filter((f) => f !== index.default);
-  if (others.length === 0) {
-    console.log('  skip model switching: www/models holds one model');
+  // 7. the sample gallery (when built), the batch table, histogram and export
+  if (gallery.length === 0) {
+    console.log(`  skip gallery: no www/gallery and no CIFAR-10 copy at ${dataPath}`);
+    check('no gallery: its section is hidden', !(await page.locator('#gallery').isVisible()));
   } else {
-    const other = join(root, 'www', 'models', others[0]);
-    const otherName = readCard(other).name;
-    await page.selectOption('#model-select', others[0]);
-    const nameShown = (n) => page.waitForFunction((x) => document.querySelector('#card dd')?.textContent === x, n, { timeout: TIMEOUT });
-    await nameShown(otherName);
-    await page.setInputFiles('#file', img1);
-    await expectResult(page, 'input-1.png');
-    check(`model switch: card shows ${otherName}`, (await text(page, '#card')).includes(otherName));
-    await compareWithCli(page, img1, `after switching to ${others[0]}`, other);
-    await page.selectOption('#model-select', index.default);
-    await nameShown(readCard(model).name);
+    check('gallery shown with true labels', (await page.locator('#gallery-items .gthumb').count()) === gallery.length);
+    await page.click('#gallery-all');
+    await page.locator(`#batch[data-complete="true"]`).waitFor({ timeout: TIMEOUT });
+    await page.waitForFunction((n) => document.querySelectorAll('#batch-table tbody tr').length === n && document.querySelector('#batch').dataset.complete === 'true',
+      3 + gallery.length, { timeout: TIMEOUT });
+    const g0 = gallery[0];
+    await expectResult(page, g0.file);
+    await compareWithCli(page, join(root, 'www', 'gallery', g0.file), `gallery ${g0.file}`);
+    check('gallery image: true label shown', (await text(page, '#true-label')).includes(g0.label));
+    const row = page.locator('#batch-table tbody tr').filter({ hasText: g0.file });
+    check('batch row: MACs equal the CLI\'s', digits(await row.locator('td').nth(4).textContent()) === digits(await text(page, '#macs')));
+    check('batch: histogram drawn', (await page.locator('#hist svg rect').count()) > 0);
   }
+  const rows = await page.locator('#batch-table tbody tr').count();
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
+  const exported = JSON.parse(readFileSync(await download.path(), 'utf8'));
+  check('export: one trace per loaded image', exported.images.length === rows && exported.images.every((i) => i.trace && i.trace.blocks.length === info.blocks.length),
+    `${exported.images.length} images, ${rows} rows`);
+  await shot(page, '05-batch.png');
 
-  // 7. phone width
+  // 8. bring your own weights: a bad file is refused clearly, the page keeps its model
+  await page.setInputFiles('#model-file', notModel);
+  await page.locator('#model-error').waitFor({ state: 'visible', timeout: TIMEOUT });
+  const merr = await text(page, '#model-error');
+  check('bad model file: clear error', /not-a-model\.safetensors.* is not a usable lcnet model/i.test(merr) && merr.includes(card.name), merr);
+  await ready(page);
+  check('bad model file: the page keeps its model', (await text(page, '#card')).includes(card.name));
+  await shot(page, '06-bad-model.png');
+
+  // 9. a good model of one's own, with an accuracy–MACs curve: the chart and its operating point
+  await page.setInputFiles('#model-file', curveModel);
+  await page.waitForFunction(() => document.querySelector('#card')?.textContent.includes('r20-random-gates-with-curve'), null, { timeout: TIMEOUT });
+  await page.locator('#chart svg').waitFor({ timeout: TIMEOUT });
+  await expectSetting(page, 'lc', 0.5, 0.5);
+  check('own model: error cleared, listed in the picker', !(await page.locator('#model-error').isVisible()) &&
+    (await page.locator('#model-select option').filter({ hasText: 'curve-model.safetensors' }).count()) === 1);
+  check('chart: one marker per curve point plus static', (await page.locator('#chart svg .pt').count()) === SYNTH.curve.length + 1);
+  check('chart: the current setting is marked', /you are here/.test(await text(page, '#chart')) && /Current setting: 86\.0 % accuracy at 61\.0 %/.test(await text(page, '#chart-note')),
+    await text(page, '#chart-note'));
+  const cur = await page.locator('#result').getAttribute('data-file');
+  const curPath = cur.startsWith('input-') ? join(tmp, cur) : join(root, 'www', 'gallery', cur);
+  await compareWithCli(page, curPath, 'own model with random gates', { modelPath: curveModel });
+  await page.locator('#timing[data-state="done"]').waitFor({ timeout: TIMEOUT });
+  await shot(page, '07-own-model-curve.png');
+  await page.locator('#blocks').screenshot({ path: join(artifacts, '07-map-detail.png') });
+  await page.locator('#curve').screenshot({ path: join(artifacts, '07-chart-detail.png') });
+
+  // 10. a deeper model: ResNet-56, 27 blocks in the map
+  if (r56) {
+    await page.setInputFiles('#model-file', r56);
+    await page.waitForFunction(() => document.querySelector('#card')?.textContent.includes('ResNet-56'), null, { timeout: TIMEOUT });
+    await page.waitForFunction(() => document.querySelectorAll('#blocks .blk').length === 27, null, { timeout: TIMEOUT });
+    await ready(page);
+    await compareWithCli(page, curPath, 'R56 (random gates)', { modelPath: r56 });
+    await page.locator('#blocks .blk').nth(20).hover();
+    await shot(page, '08-r56-map.png');
+    await page.locator('#result').screenshot({ path: join(artifacts, '08-r56-map-detail.png') });
+  }
+  await page.selectOption('#model-select', index.default);
+  await page.waitForFunction((n) => document.querySelector('#card dd')?.textContent === n, card.name, { timeout: TIMEOUT });
+  await page.waitForFunction((n) => document.querySelectorAll('#blocks .blk').length === n, info.blocks.length, { timeout: TIMEOUT });
+  await expectSetting(page, g ? 'lc' : 'static', card.thresholds.tau_l, card.thresholds.tau_c);
+  check('back to the shipped model from the picker', (await page.locator('#blocks .blk').count()) === info.blocks.length);
+
+  // 11. phone width
   await page.setViewportSize({ width: 390, height: 844 });
-  await page.screenshot({ path: join(artifacts, '05-phone.png'), fullPage: true });
+  await page.locator('#result').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(artifacts, '09-phone-result.png') });
+  await shot(page, '09-phone.png');
+  const overflow = await page.evaluate(() => [document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    ...[...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > innerWidth + 1 && !e.closest('.table-wrap'))
+      .slice(0, 5).map((e) => `${e.tagName.toLowerCase()}#${e.id}.${e.className}`)]);
+  check('phone width: no horizontal scrolling of the page', overflow[0] <= 0 && overflow.length === 1, `${overflow[0]}px wider ${overflow.slice(1).join(' ')}`);
 
-  // 8. a browser without WebAssembly gets a message, not a blank page
+  // 12. a browser without WebAssembly gets a message, not a blank page
   const noWasm = await context.newPage();
   await noWasm.addInitScript(() => { delete globalThis.WebAssembly; });
   await noWasm.goto(`${base}/`);
   await noWasm.locator('#fatal').waitFor({ state: 'visible', timeout: TIMEOUT });
-  const fatalText = (await text(noWasm, '#fatal')).trim();
+  const fatalText = await text(noWasm, '#fatal');
   check('no WebAssembly: says so', /does not support WebAssembly/i.test(fatalText), fatalText);
-  await noWasm.screenshot({ path: join(artifacts, '06-no-wasm.png'), fullPage: true });
+  await noWasm.screenshot({ path: join(artifacts, '10-no-wasm.png'), fullPage: true });
   await noWasm.close();
 
-  // 9. requests: the worker's fetches are seen, and none leaves the origin
+  // 13. requests: the worker's fetches are seen, and none leaves the origin
   const outside = requests.filter((u) => !(u.startsWith(`${origin}/`) || u.startsWith(`blob:${origin}/`) || u.startsWith('data:')));
   check('requests recorded include the worker\'s wasm and model fetches',
     requests.some((u) => u.endsWith('/pkg/lcnet_bg.wasm')) && requests.some((u) => u.includes('/models/') && u.endsWith('.safetensors')),

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs what lcnet needs beyond Rust itself. Idempotent: each step checks first.
+#   bash scripts/setup.sh          what serving the demo needs: the wasm32 target, the wasm-bindgen CLI
+#   bash scripts/setup.sh --test   also what the tests need: Node.js/npm, Debian Chromium, the npm
+#                                  packages of tests/e2e, and the trainer's Python venv (train/.venv)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+say() { echo "setup: $*"; }
+die() { echo "setup: error: $*" >&2; exit 1; }
+with_tests=0
+[ "${1:-}" = "--test" ] && with_tests=1
+
+command -v cargo >/dev/null || die "cargo not found: install Rust from https://rustup.rs first"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+# Root runs apt-get directly; others need sudo.
+apt_install() {
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  command -v apt-get >/dev/null || die "need $* but apt-get is unavailable: install it with your package manager"
+  say "apt-get install $*"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
+target=wasm32-unknown-unknown
+if ! rustup target list --installed 2>/dev/null | grep -qx "$target"; then
+  say "rustup target add $target"
+  rustup target add "$target"
+fi
+
+want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+if [ "$have" != "$want" ]; then
+  say "cargo install wasm-bindgen-cli $want (a few minutes, once)"
+  # No --locked: it fails for this version (see shared notes).
+  cargo install wasm-bindgen-cli --version "$want" --force
+fi
+
+if [ "$with_tests" = 1 ]; then
+  command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
+  [ -x /usr/bin/chromium ] || apt_install chromium
+  python3 -c 'import venv' 2>/dev/null || apt_install python3-venv
+  bash train/setup.sh
+fi
+say "ok"
