@@ -4,15 +4,23 @@ use candle_core::{Device, Tensor};
 use web_time::Instant;
 
 use crate::error::{Error, Result};
-use crate::exec::{sliced, Decision, Mode, Options};
+use crate::exec::{fast, sliced, Decision, Mode, Options};
 use crate::macs::{block_macs, fixed_macs, static_macs};
 use crate::model::Network;
 use crate::trace::{softmax, top_k, BlockTrace, Trace};
 
 impl Network {
     /// Classifies one normalised input (`[3·size·size]`, from [`crate::preprocess::to_input`])
-    /// on the sliced path, where skipped blocks and channels are not computed.
+    /// on the fast path, where skipped blocks and channels are not computed.
     pub fn classify(&self, input: &[f32], opts: &Options) -> Result<Trace> {
+        self.check_input(input)?;
+        let start = Instant::now();
+        let out = fast::forward(self, &self.folded, input, opts)?;
+        let elapsed_ms = start.elapsed().as_secs_f64() * 1e3;
+        Ok(self.trace(&out.logits, &out.decisions, opts, elapsed_ms))
+    }
+
+    fn check_input(&self, input: &[f32]) -> Result<()> {
         let size = self.card.input.size;
         if input.len() != 3 * size * size {
             return Err(Error::BadImage(format!(
@@ -20,6 +28,14 @@ impl Network {
                 input.len()
             )));
         }
+        Ok(())
+    }
+
+    /// [`Network::classify`] on the reference path: the same skipping, done with candle's
+    /// stock convolutions on sliced weights.
+    pub fn classify_reference(&self, input: &[f32], opts: &Options) -> Result<Trace> {
+        self.check_input(input)?;
+        let size = self.card.input.size;
         let x = Tensor::from_slice(input, (1, 3, size, size), &Device::Cpu)?;
         let start = Instant::now();
         let out = sliced::forward(self, &x, opts)?;

@@ -212,3 +212,27 @@ fn trace_reports_what_ran() {
             && json["blocks"][0].get("channels_kept").is_some()
     );
 }
+
+#[test]
+fn fast_path_equals_the_candle_reference() {
+    use lcnet::exec::fast;
+    let mut worst = 0f32;
+    for (n, seed) in [(1, 2u64), (3, 13)] {
+        let net = Network::random(n, true, seed).unwrap();
+        for i in 0..3 {
+            let x = common::random_input(seed * 10 + i);
+            for opts in settings() {
+                let r = sliced::forward(&net, &input_tensor(&x), &opts).unwrap();
+                let f = fast::forward(&net, &net.folded, &x, &opts).unwrap();
+                worst = worst.max(max_diff(&r.logits, &f.logits));
+                assert_eq!(r.executed, f.executed, "{opts:?}");
+                for (a, b) in r.decisions.iter().zip(&f.decisions) {
+                    assert_eq!((a.executed, &a.kept), (b.executed, &b.kept), "{opts:?}");
+                }
+                let t = net.classify(&x, &opts).unwrap();
+                assert_eq!(t.logits, f.logits);
+            }
+        }
+    }
+    assert!(worst <= 1e-4, "fast vs reference |Δlogit| = {worst}");
+}

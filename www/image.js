@@ -1,6 +1,9 @@
 // Image files → RGBA pixels, decoded in the page. Very large images are scaled down first
 // (aspect kept, longer side ≤ MAX_SIDE); the Rust side then center-crops and area-averages.
 export const MAX_SIDE = 1024;
+/** Largest image file accepted (as the CLI: 64 MB) and largest decoded size. */
+export const MAX_FILE_BYTES = 64 * 1024 * 1024;
+export const MAX_PIXELS = 64 * 1000 * 1000;
 
 export class ImageDecodeError extends Error {}
 
@@ -20,6 +23,9 @@ export async function decodeImage(file, maxSide = MAX_SIDE) {
   try {
     const sw = bitmap.width, sh = bitmap.height;
     if (!sw || !sh) throw new ImageDecodeError('The image has no pixels.');
+    if (sw * sh > MAX_PIXELS) {
+      throw new ImageDecodeError(`“${file.name || 'this image'}” is ${sw}×${sh} pixels, over the ${MAX_PIXELS / 1e6} megapixel limit.`);
+    }
     const scale = Math.min(1, maxSide / Math.max(sw, sh));
     const width = Math.max(1, Math.round(sw * scale));
     const height = Math.max(1, Math.round(sh * scale));

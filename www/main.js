@@ -1,18 +1,31 @@
-// The page: loads the wasm module and a model in a Web Worker, decodes images picked, dropped
-// or pasted, and shows what the network computed for each.
+// The page: loads the wasm module and a model in a Web Worker, takes images (picked, dropped,
+// pasted or from the sample gallery), and shows for each what the network computed, dynamic
+// against static, re-running everything whenever the mode or a threshold changes.
 import { InferenceClient } from './client.js';
-import { decodeImage, ImageDecodeError } from './image.js';
-import { $, fmtM, renderModel, renderResult } from './render.js';
+import { decodeImage, ImageDecodeError, MAX_FILE_BYTES } from './image.js';
+import { $, el, fmtM, fmtTau, renderBatch, renderChart, renderModel, renderResult, renderTiming } from './render.js';
+
+const TIMING_RUNS = 7;                  // timed runs of each, after one warm-up run of each
+const MAX_MODEL_BYTES = 256 * 1024 * 1024;
 
 const state = {
   client: null,
   info: null,
-  models: [],      // [{file, size}] from models/index.json
-  image: null,     // {rgba, width, height, name}: the last decoded image, kept to re-run it
-  options: {},     // classify options; empty = the model card's defaults
-  seq: 0,          // newest request wins
+  modelGen: 0,        // bumps on every model load: all traces become stale
+  modelKey: '',       // the select's value for the loaded model
+  models: [],         // shipped: [{file, size}] from models/index.json
+  own: new Map(),     // 'own:N' → {name, bytes} for models the person brought
+  images: [],         // [{id, name, url, rgba, width, height, trueLabel, gallery, dyn, stat, timing, error}]
+  currentId: null,
+  nextId: 1,
+  opts: { mode: 'lc', tau_l: 0.5, tau_c: 0.5 },
+  running: false,
+  dirty: false,
+  timingToken: 0,
+  timingTimer: 0,
 };
 
+// ---- status and messages -----------------------------------------------------------------
 function setStatus(kind, text) {
   const s = $('status');
   s.dataset.state = kind;
@@ -27,8 +40,8 @@ function fatal(text) {
   f.hidden = false;
 }
 
-function showError(text) {
-  const e = $('error');
+function showError(text, id = 'error') {
+  const e = $(id);
   e.textContent = text;
   e.hidden = !text;
 }
@@ -36,7 +49,6 @@ function showError(text) {
 function wasmSupported() {
   try {
     if (typeof WebAssembly !== 'object' || typeof WebAssembly.instantiate !== 'function') return false;
-    // The smallest valid module: magic + version.
     return WebAssembly.validate(new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
   } catch {
     return false;
@@ -56,72 +68,355 @@ function onProgress({ what, loaded, total }) {
   }
 }
 
-async function loadModel(file) {
-  setStatus('loading', `Loading model ${file}…`);
-  const size = state.models.find((m) => m.file === file)?.size ?? 0;
-  state.info = await state.client.load(new URL(`models/${encodeURIComponent(file)}`, document.baseURI).href, size);
-  renderModel(state.info);
-  $('model').hidden = false;
-  $('input').hidden = false;
-  setStatus('ready', `Ready: ${state.info.card.name} (${fmtM(state.info.macs_static)} MACs static). Pick an image.`);
-  if (state.image) await classifyCurrent();
+// ---- models ------------------------------------------------------------------------------
+function defaultOptions(card) {
+  const g = card.gates;
+  const mode = !g ? 'static' : g.l_net && g.c_net ? 'lc' : g.l_net ? 'l' : g.c_net ? 'c' : 'static';
+  // f32 thresholds arrive as f64 (0.3 → 0.30000001…): round to what the sliders can show.
+  const r = (t) => Math.round(t * 1e4) / 1e4;
+  return { mode, tau_l: r(card.thresholds?.tau_l ?? 0.5), tau_c: r(card.thresholds?.tau_c ?? 0.5) };
 }
 
-async function classifyCurrent() {
-  const img = state.image;
-  const seq = ++state.seq;
-  setStatus('busy', `Classifying ${img.name}…`);
-  const size = state.info.card.input.size;
+async function loadModel(key) {
+  const own = state.own.get(key);
+  let info, source;
+  if (own) {
+    setStatus('loading', `Loading your model ${own.name}…`);
+    info = await state.client.load(own.bytes.slice(0));
+    source = `your file “${own.name}” (stays in this browser)`;
+  } else {
+    setStatus('loading', `Loading model ${key}…`);
+    const size = state.models.find((m) => m.file === key)?.size ?? 0;
+    info = await state.client.load(new URL(`models/${encodeURIComponent(key)}`, document.baseURI).href, size);
+    source = `shipped: models/${key}`;
+  }
+  state.info = info;
+  state.modelGen++;
+  state.modelKey = key;
+  $('model-select').value = key;
+  renderModel(info, source);
+  state.opts = defaultOptions(info.card);
+  syncControls();
+  for (const id of ['model', 'controls', 'curve', 'input']) $(id).hidden = false;
+  renderChart(info.card, state.opts, null);
+  setStatus('ready', `Ready: ${info.card.name} (${fmtM(info.macs_static)} MACs static). ${state.images.length ? '' : 'Pick an image.'}`);
+  if (state.images.length) refresh();
+}
+
+function fillModelSelect() {
+  const sel = $('model-select');
+  const opts = state.models.map(({ file }) => new Option(file.replace(/\.safetensors$/, ''), file));
+  for (const [key, m] of state.own) opts.push(new Option(`your file: ${m.name}`, key));
+  sel.replaceChildren(...opts);
+  sel.value = state.modelKey;
+}
+
+async function switchModel(key) {
+  const sel = $('model-select');
+  const before = state.modelKey;
+  sel.disabled = true;
   try {
-    // Send a copy: the buffer is transferred to the worker, and the original is kept to re-run.
-    const out = await state.client.classify(img.rgba.slice(), img.width, img.height, state.options);
-    if (seq !== state.seq) return;
-    renderResult(out, { fileName: img.name, size });
-    $('result').hidden = false;
-    $('result').dataset.file = img.name;
-    showError('');
-    setStatus('ready', `Done: ${img.name} → ${out.trace.label}.`);
+    await loadModel(key);
+    showError('', 'model-error');
   } catch (e) {
-    if (seq !== state.seq) return;
-    $('result').hidden = true;
-    showError(`Could not classify “${img.name}”: ${e.message}`);
-    setStatus('ready', 'Ready. Pick another image.');
+    showError(`Could not load model ${key}: ${e.message}`, 'model-error');
+    sel.value = before;
+    setStatus('ready', `Still using ${state.info.card.name}.`);
+  } finally {
+    sel.disabled = false;
   }
 }
 
-async function handleFiles(files) {
+async function useOwnModel(file) {
+  const name = file.name || 'model file';
+  if (file.size > MAX_MODEL_BYTES) {
+    showError(`“${name}” is ${(file.size / 1e6).toFixed(0)} MB, over the ${MAX_MODEL_BYTES / 1e6 | 0} MB limit for a model file. Still using ${state.info.card.name}.`, 'model-error');
+    return;
+  }
+  const bytes = await file.arrayBuffer();
+  const key = `own:${state.nextId++}`;
+  setStatus('loading', `Checking your model ${name}…`);
+  try {
+    // The worker keeps its current model unless the new one loads and validates.
+    state.own.set(key, { name, bytes });
+    await loadModel(key);
+    fillModelSelect();
+    showError('', 'model-error');
+  } catch (e) {
+    state.own.delete(key);
+    showError(`“${name}” is not a usable lcnet model: ${e.message}. Still using ${state.info.card.name}.`, 'model-error');
+    setStatus('ready', `Still using ${state.info.card.name}.`);
+  }
+}
+
+// ---- controls ----------------------------------------------------------------------------
+function syncControls() {
+  const g = state.info?.card.gates;
+  const o = state.opts;
+  for (const r of document.querySelectorAll('input[name="mode"]')) {
+    r.checked = r.value === o.mode;
+    r.disabled = r.value !== 'static' && (!g || (r.value.includes('l') && !g.l_net) || (r.value.includes('c') && !g.c_net));
+  }
+  $('tau-l').value = String(o.tau_l);
+  $('tau-c').value = String(o.tau_c);
+  $('tau-l-out').textContent = fmtTau(o.tau_l);
+  $('tau-c-out').textContent = fmtTau(o.tau_c);
+  $('tau-l').disabled = !(o.mode === 'l' || o.mode === 'lc');
+  $('tau-c').disabled = !(o.mode === 'c' || o.mode === 'lc');
+}
+
+function wireControls() {
+  for (const r of document.querySelectorAll('input[name="mode"]')) {
+    r.addEventListener('change', () => {
+      if (!r.checked) return;
+      state.opts = { ...state.opts, mode: r.value };
+      syncControls();
+      changed();
+    });
+  }
+  for (const k of ['l', 'c']) {
+    const s = $(`tau-${k}`);
+    s.addEventListener('input', () => {
+      state.opts = { ...state.opts, [`tau_${k}`]: Number(s.value) };
+      $(`tau-${k}-out`).textContent = fmtTau(Number(s.value));
+      changed();
+    });
+  }
+  $('reset').addEventListener('click', () => {
+    if (!state.info) return;
+    state.opts = defaultOptions(state.info.card);
+    syncControls();
+    changed();
+  });
+}
+
+function changed() {
+  renderChart(state.info.card, state.opts, currentFraction());
+  refresh();
+}
+
+const optsKey = () => `${state.modelGen}|${state.opts.mode}|${state.opts.tau_l}|${state.opts.tau_c}`;
+const current = () => state.images.find((i) => i.id === state.currentId) ?? null;
+function currentFraction() {
+  const t = current()?.dyn?.trace;
+  return t && current().dyn.key === optsKey() ? t.macs / t.macs_static : null;
+}
+
+// ---- running the network -----------------------------------------------------------------
+async function classify(img, options) {
+  return state.client.classify(img.rgba.slice(), img.width, img.height, { top_k: 5, ...options });
+}
+
+/** Brings img.dyn (current settings) and img.stat (current model, static) up to date. */
+async function ensureTraces(img) {
+  const key = optsKey();
+  if (img.dyn?.key !== key) {
+    const r = await classify(img, state.opts);
+    img.dyn = { key, ...r };
+  }
+  if (img.stat?.gen !== state.modelGen) {
+    const r = state.opts.mode === 'static' && img.dyn.key === key ? img.dyn : await classify(img, { mode: 'static' });
+    img.stat = { gen: state.modelGen, trace: r.trace, preview: r.preview };
+  }
+  img.error = null;
+}
+
+/** Re-runs what is stale; coalesces bursts of changes (a slider drag) into one pass at a time. */
+async function refresh() {
+  if (!state.info) return;
+  if (state.running) { state.dirty = true; return; }
+  state.running = true;
+  try {
+    do {
+      state.dirty = false;
+      await refreshOnce();
+    } while (state.dirty);
+  } finally {
+    state.running = false;
+  }
+  scheduleTiming(true);
+}
+
+async function refreshOnce() {
+  const cur = current();
+  if (cur) {
+    setStatus('busy', `Running ${cur.name}…`);
+    try {
+      await ensureTraces(cur);
+    } catch (e) {
+      cur.error = e.message;
+    }
+    if (state.dirty) return;
+    showCurrent();
+  }
+  let n = 0;
+  for (const img of state.images) {
+    if (state.dirty) return;
+    if (img.dyn?.key === optsKey() && img.stat?.gen === state.modelGen) continue;
+    try {
+      await ensureTraces(img);
+    } catch (e) {
+      img.error = e.message;
+    }
+    if (++n % 8 === 0) drawBatch();
+  }
+  drawBatch();
+}
+
+function showCurrent() {
+  const cur = current();
+  if (!cur) return;
+  if (cur.error || !cur.dyn || !cur.stat) {
+    $('result').hidden = true;
+    showError(`Could not classify “${cur.name}”: ${cur.error ?? 'no result'}`);
+    setStatus('ready', 'Ready. Pick another image.');
+    return;
+  }
+  renderResult(cur.dyn, cur.stat, cur, state.info.card.input.size);
+  $('result').hidden = false;
+  $('result').dataset.file = cur.name;
+  $('result').dataset.key = cur.dyn.key;
+  renderChart(state.info.card, state.opts, currentFraction());
+  drawStrip();
+  setStatus('ready', `Done: ${cur.name} → ${cur.dyn.trace.label}.`);
+  scheduleTiming(!state.running);   // refresh() starts it when its pass is over
+}
+
+// ---- timing: median of several warm runs of each, in the worker --------------------------
+function scheduleTiming(start) {
+  const cur = current();
+  if (!cur || !cur.dyn || cur.error) return;
+  const key = `${cur.id}|${optsKey()}`;
+  if (cur.timing?.key === key) { renderTiming(cur.timing); return; }
+  if ($('timing').dataset.state === 'measuring' && $('timing').dataset.key === key && !start) return;
+  const token = ++state.timingToken;
+  clearTimeout(state.timingTimer);
+  renderTiming(null);
+  $('timing').dataset.key = key;
+  if (start) state.timingTimer = setTimeout(() => measure(cur, key, token), 150);
+}
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+
+async function measure(img, key, token) {
+  const dyn = [], stat = [];
+  const stale = () => token !== state.timingToken || state.running;
+  try {
+    for (let i = 0; i <= TIMING_RUNS; i++) {
+      for (const which of i % 2 ? ['stat', 'dyn'] : ['dyn', 'stat']) {
+        if (stale()) return;
+        const r = await classify(img, which === 'dyn' ? state.opts : { mode: 'static' });
+        if (i > 0) (which === 'dyn' ? dyn : stat).push(r.trace.elapsed_ms);
+      }
+    }
+  } catch {
+    return;
+  }
+  if (token !== state.timingToken) return;
+  img.timing = { key, dyn: median(dyn), stat: median(stat), runs: TIMING_RUNS, samples: { dyn, stat } };
+  if (img.id === state.currentId) renderTiming(img.timing);
+}
+
+// ---- images ------------------------------------------------------------------------------
+function drawStrip() {
+  const strip = $('strip');
+  strip.replaceChildren(...state.images.map((img) => {
+    const sel = img.id === state.currentId;
+    const b = el('button', {
+      type: 'button', class: `thumb${sel ? ' selected' : ''}`, role: 'option', 'aria-selected': String(sel),
+      title: img.trueLabel ? `${img.name} (true: ${img.trueLabel})` : img.name, 'data-id': String(img.id),
+    }, el('img', { src: img.url, alt: img.name }),
+    el('span', { class: 'thumb-cap', text: img.dyn?.trace ? img.dyn.trace.label : '…' }));
+    b.addEventListener('click', () => select(img.id));
+    return b;
+  }));
+  $('strip-count').textContent = `(${state.images.length})`;
+  $('strip-wrap').hidden = state.images.length === 0;
+}
+
+function drawBatch() {
+  $('batch').hidden = state.images.length === 0;
+  renderBatch(state.images, state.currentId, select);
+  drawStrip();
+}
+
+function select(id) {
+  state.currentId = id;
+  const cur = current();
+  if (cur?.dyn?.key === optsKey() && cur.stat?.gen === state.modelGen) {
+    showCurrent();
+    drawBatch();
+  } else {
+    refresh();
+  }
+}
+
+function isModelFile(f) { return /\.safetensors$/i.test(f.name || ''); }
+
+/** files: Blob/File list; meta: per-file {trueLabel, gallery} (optional). */
+async function addFiles(files, meta = []) {
   const list = [...(files ?? [])];
   if (list.length === 0) return;
   if (!state.info) {
     showError('The model is still loading; try again in a moment.');
     return;
   }
-  const file = list[0];
-  const seq = ++state.seq;
-  setStatus('busy', `Reading ${file.name || 'image'}…`);
-  try {
-    const img = await decodeImage(file);
-    if (seq !== state.seq) return;
-    state.image = { ...img, name: file.name || 'pasted image' };
-  } catch (e) {
-    if (seq !== state.seq) return;
-    $('result').hidden = true;
-    showError(e instanceof ImageDecodeError ? e.message : `Could not read “${file.name}”: ${e.message}`);
-    setStatus('ready', 'Ready. Pick another image.');
-    return;
+  const models = list.filter(isModelFile);
+  if (models.length) await useOwnModel(models[0]);
+  const errors = [];
+  let first = null;
+  showError('');
+  for (const [i, file] of list.entries()) {
+    if (isModelFile(file)) continue;
+    const name = file.name || 'pasted image';
+    setStatus('busy', `Reading ${name}…`);
+    try {
+      if (file.size > MAX_FILE_BYTES) {
+        throw new ImageDecodeError(`“${name}” is ${(file.size / 1048576).toFixed(0)} MB, over the ${MAX_FILE_BYTES / 1048576} MB limit for an image.`);
+      }
+      const img = await decodeImage(file);
+      const entry = {
+        id: state.nextId++, name, url: URL.createObjectURL(file), ...img,
+        trueLabel: meta[i]?.trueLabel ?? null, gallery: meta[i]?.gallery ?? null, dyn: null, stat: null,
+      };
+      state.images.push(entry);
+      first ??= entry;
+    } catch (e) {
+      errors.push(e instanceof ImageDecodeError ? e.message : `Could not read “${name}”: ${e.message}`);
+    }
   }
-  await classifyCurrent();
-  if (list.length > 1) setStatus('ready', `Showing the first of ${list.length} files (${list[0].name}).`);
+  if (errors.length) showError(errors.join(' '));
+  if (first) {
+    select(first.id);
+  } else {
+    setStatus('ready', state.images.length ? 'Ready. The other images are still loaded.' : 'Ready. Pick another image.');
+  }
+}
+
+function clearImages() {
+  for (const img of state.images) URL.revokeObjectURL(img.url);
+  state.images = [];
+  state.currentId = null;
+  ++state.timingToken;
+  $('result').hidden = true;
+  drawBatch();
+  showError('');
+  renderChart(state.info.card, state.opts, null);
+  setStatus('ready', 'Ready. Pick an image.');
 }
 
 function wireInput() {
   const input = $('file');
   input.addEventListener('change', () => {
-    handleFiles(input.files);
-    input.value = '';   // picking the same file again fires `change` again
+    addFiles(input.files);
+    input.value = '';
+  });
+  const mf = $('model-file');
+  mf.addEventListener('change', () => {
+    if (mf.files?.[0] && state.info) useOwnModel(mf.files[0]);
+    mf.value = '';
   });
   const drop = $('drop');
-  // Stop the browser from opening a file dropped anywhere on the page; take it instead.
   for (const type of ['dragenter', 'dragover']) {
     document.addEventListener(type, (e) => {
       e.preventDefault();
@@ -136,14 +431,77 @@ function wireInput() {
   document.addEventListener('drop', (e) => {
     e.preventDefault();
     drop.classList.remove('dragging');
-    handleFiles(e.dataTransfer?.files);
+    addFiles(e.dataTransfer?.files);
   });
   document.addEventListener('paste', (e) => {
     const files = [...(e.clipboardData?.files ?? [])];
-    if (files.length) handleFiles(files);
+    if (files.length) addFiles(files);
   });
+  $('clear').addEventListener('click', clearImages);
+  $('export').addEventListener('click', exportTraces);
+  $('model-select').addEventListener('change', (e) => switchModel(e.target.value));
 }
 
+function exportTraces() {
+  const data = {
+    generator: 'lcnet web demo',
+    model: state.info.card.name,
+    options: state.opts,
+    images: state.images.map((img) => ({
+      name: img.name, true_label: img.trueLabel, error: img.error ?? undefined,
+      trace: img.dyn?.key === optsKey() ? img.dyn.trace : null,
+      static: img.stat?.gen === state.modelGen ? { label: img.stat.trace.label, prob: img.stat.trace.prob, macs: img.stat.trace.macs } : null,
+      timing_ms: img.timing?.key === `${img.id}|${optsKey()}` ? { dynamic: img.timing.dyn, static: img.timing.stat, runs: img.timing.runs } : undefined,
+    })),
+  };
+  const url = URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' }));
+  const a = el('a', { href: url, download: `lcnet-traces-${state.info.card.name}.json` });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+// ---- gallery -----------------------------------------------------------------------------
+async function loadGallery() {
+  let index;
+  try {
+    const res = await fetch('gallery/index.json');
+    if (!res.ok) return;
+    index = await res.json();
+  } catch {
+    return;
+  }
+  const items = (index.images ?? []).filter((g) => typeof g.file === 'string' && /^[\w.-]+$/.test(g.file));
+  if (!items.length) return;
+  const fetchOne = async (g) => {
+    const res = await fetch(`gallery/${g.file}`);
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    return new File([await res.blob()], g.file, { type: 'image/png' });
+  };
+  const open = async (gs) => {
+    const fresh = gs.filter((g) => !state.images.some((i) => i.gallery === g.file));
+    const known = state.images.find((i) => gs.length === 1 && i.gallery === gs[0].file);
+    if (known) { select(known.id); return; }
+    try {
+      const files = await Promise.all(fresh.map(fetchOne));
+      await addFiles(files, fresh.map((g) => ({ trueLabel: g.label, gallery: g.file })));
+    } catch (e) {
+      showError(`Could not load the sample images: ${e.message}`);
+    }
+  };
+  $('gallery-items').replaceChildren(...items.map((g) => {
+    const b = el('button', { type: 'button', class: 'gthumb', role: 'listitem', title: `${g.file}: a test image labelled ${g.label}`, 'data-file': g.file },
+      el('img', { src: `gallery/${g.file}`, alt: `sample: ${g.label}` }), el('span', { text: g.label }));
+    b.addEventListener('click', () => open([g]));
+    return b;
+  }));
+  $('gallery-all').addEventListener('click', () => open(items));
+  $('gallery').hidden = false;
+  $('gallery-h').firstChild.textContent = `${index.dataset ?? 'Sample test images'} `;
+}
+
+// ---- start -------------------------------------------------------------------------------
 async function fetchModelList() {
   let index;
   try {
@@ -162,24 +520,6 @@ async function fetchModelList() {
   return { models, def: files.includes(index.default) ? index.default : files[0] };
 }
 
-function wireModelPicker(models, current) {
-  if (models.length < 2) return;
-  const sel = $('model-select');
-  sel.replaceChildren(...models.map(({ file }) => new Option(file.replace(/\.safetensors$/, ''), file, file === current, file === current)));
-  $('model-pick').hidden = false;
-  sel.addEventListener('change', async () => {
-    sel.disabled = true;
-    try {
-      await loadModel(sel.value);
-    } catch (e) {
-      showError(`Could not load model ${sel.value}: ${e.message}`);
-      setStatus('ready', `Still using ${state.info.card.name}.`);
-    } finally {
-      sel.disabled = false;
-    }
-  });
-}
-
 async function main() {
   if (!wasmSupported()) {
     fatal('This browser does not support WebAssembly, which this page needs to run the network. ' +
@@ -191,6 +531,7 @@ async function main() {
     return;
   }
   wireInput();   // early, so a file dropped while loading is not opened by the browser
+  wireControls();
   try {
     state.client = new InferenceClient();
     state.client.onprogress = onProgress;
@@ -198,11 +539,14 @@ async function main() {
     await state.client.init();
     const { models, def } = await fetchModelList();
     state.models = models;
+    state.modelKey = def;
+    fillModelSelect();
     await loadModel(def);
-    wireModelPicker(models, def);
   } catch (e) {
     fatal(e.message);
+    return;
   }
+  loadGallery();
 }
 
 main();

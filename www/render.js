@@ -1,133 +1,471 @@
-// DOM rendering of the model card and of one trace. Pure functions of their inputs (no state),
-// so the later full visualisation can reuse or replace them piece by piece.
+// DOM rendering: the model card, a result (dynamic vs static), the network map, the
+// accuracy–MACs chart, the batch table and histogram. No state of its own.
 
 export const $ = (id) => document.getElementById(id);
 
 export const fmtInt = (n) => Number(n).toLocaleString('en-US');
 export const fmtM = (n) => `${(n / 1e6).toFixed(2)} M`;
 export const fmtPct = (x) => `${(100 * x).toFixed(1)} %`;
-const fmtTau = (t) => (t === null || t === undefined ? '—' : Number(t).toFixed(2));
+/** A share near 100 % (or a small difference) with enough digits to see it. */
+const fmtPctFine = (x) => `${(100 * x).toFixed(Math.abs(x - Math.round(x)) < 0.01 ? 2 : 1)} %`;
+export const fmtTau = (t) => (t === null || t === undefined ? '—' : Number(t).toFixed(2));
+const fmtS = (v) => (v === null || v === undefined ? '—' : Number(v).toFixed(3));
+const MODES = { static: 'static', l: 'L-Net only', c: 'C-Net only', lc: 'LC-Net' };
+export const modeName = (m) => MODES[m] ?? m;
 
-function el(tag, attrs = {}, ...children) {
+export function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null) continue;
     if (k === 'class') e.className = v;
     else if (k === 'text') e.textContent = v;
-    else if (k.startsWith('data-') || k.startsWith('aria-') || k === 'role' || k === 'tabindex' || k === 'title') e.setAttribute(k, v);
+    else if (k.startsWith('data-') || k.startsWith('aria-') || ['role', 'tabindex', 'title', 'for', 'type', 'scope'].includes(k)) e.setAttribute(k, v);
     else e[k] = v;
   }
-  for (const c of children) if (c !== null && c !== undefined) e.append(c);
+  for (const c of children) if (c !== null && c !== undefined && c !== false) e.append(c);
   return e;
 }
 
-/** What the gates of this model are, in one plain sentence. */
+const SVG = 'http://www.w3.org/2000/svg';
+function svg(tag, attrs = {}, ...children) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== null) e.setAttribute(k, String(v));
+  for (const c of children) if (c) e.append(c);
+  return e;
+}
+const svgText = (x, y, s, attrs = {}) => { const t = svg('text', { x, y, ...attrs }); t.textContent = s; return t; };
+
+// ---- model card --------------------------------------------------------------------------
+/** What the gates of this model are, in plain sentences. */
 export function gatesSummary(card) {
   const g = card.gates;
   if (!g) return { short: 'none (static model)', note: 'Static model: no gates, so every block and every channel runs for every image.', kind: 'static' };
   const which = [g.l_net && 'L-Net (blocks)', g.c_net && 'C-Net (channels)'].filter(Boolean).join(' + ') || 'none';
   if (!g.trained) {
-    return { short: `${which}, UNTRAINED`, note: 'Gates untrained: they skip almost nothing yet. The MACs below show the mechanism, not a learned saving.', kind: 'untrained' };
+    const init = card.provenance?.config?.gate_init_bias;
+    const near = typeof init === 'number' ? `near ${init}` : 'near 1';
+    return {
+      short: `${which}, UNTRAINED`,
+      note: `Gates untrained: they skip almost nothing yet. Their outputs sit ${near}, so at the default thresholds every block and channel runs and the MACs show only the gates' small overhead. ` +
+        `Drag τ_L or τ_C above the gate values (≈ ${typeof init === 'number' ? init : '0.95'}) to watch blocks and channels being skipped — the mechanism, not a learned saving.`,
+      kind: 'untrained',
+    };
   }
   return { short: `${which}, trained`, note: 'Gates trained: each image decides which blocks and channels it needs.', kind: 'trained' };
 }
 
-function accuracyOf(evaluation) {
-  if (!evaluation || typeof evaluation !== 'object') return null;
-  for (const k of ['accuracy', 'test_accuracy', 'top1']) {
-    if (typeof evaluation[k] === 'number') return evaluation[k];
-  }
-  return null;
+/** The card's accuracy–MACs evaluation, when it has the shape the page reads. */
+export function evaluationOf(card) {
+  const e = card?.evaluation;
+  if (!e || typeof e !== 'object') return null;
+  const curve = Array.isArray(e.curve)
+    ? e.curve.filter((p) => p && typeof p.accuracy === 'number' && (typeof p.macs_fraction === 'number' || typeof p.macs_mean === 'number'))
+    : [];
+  return {
+    dataset: typeof e.dataset === 'string' ? e.dataset : 'test set',
+    staticAccuracy: typeof e.static_accuracy === 'number' ? e.static_accuracy : null,
+    curve,
+  };
 }
 
-export function renderModel(info) {
+function trainerAccuracy(card) {
+  const t = card?.provenance?.pytorch_test_eval;
+  return t && typeof t.acc_static === 'number' ? t.acc_static : null;
+}
+
+export function renderModel(info, source) {
   const c = info.card, a = c.arch;
   const gs = gatesSummary(c);
-  const acc = accuracyOf(c.evaluation);
+  const ev = evaluationOf(c);
   const rows = [
     ['Name', c.name],
+    ['Source', source],
     ['Architecture', `ResNet-${a.depth}: 3 stages × ${a.blocks_per_stage} blocks, widths ${a.widths.join('/')}, ${a.num_classes} classes`],
     ['Parameters', `${fmtInt(info.params)}${info.gate_params ? ` (gates ${fmtInt(info.gate_params)})` : ''}`],
     ['Static MACs', `${fmtInt(info.macs_static)} (${fmtM(info.macs_static)})`],
     ['Gates', gs.short],
   ];
   if (c.gates) rows.push(['Default thresholds', `τ_L = ${fmtTau(c.thresholds.tau_l)}, τ_C = ${fmtTau(c.thresholds.tau_c)}`]);
-  rows.push(['Test accuracy', acc === null ? 'not evaluated yet' : fmtPct(acc)]);
-  $('card').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', { text: k }), el('dd', { text: v })]));
+  if (ev && ev.staticAccuracy !== null) {
+    rows.push(['Test accuracy', `${fmtPct(ev.staticAccuracy)} static, ${ev.dataset}`]);
+    const d = c.thresholds && ev.curve.find((p) => p.mode === 'lc' && near(p.tau_l, c.thresholds.tau_l) && near(p.tau_c, c.thresholds.tau_c));
+    if (d) rows.push(['At the defaults', `${fmtPct(d.accuracy)} at ${fmtPct(d.macs_fraction ?? NaN)} of the static MACs`]);
+  } else {
+    const t = trainerAccuracy(c);
+    rows.push(['Test accuracy', t === null ? 'not evaluated yet' : `not evaluated by lcnet eval yet (the trainer measured ${fmtPct(t)} static)`]);
+  }
+  $('card').replaceChildren(...rows.filter(([, v]) => v).flatMap(([k, v]) => [el('dt', { text: k }), el('dd', { text: v })]));
   const note = $('gates-note');
   note.textContent = gs.note;
   note.dataset.kind = gs.kind;
   $('card-json').textContent = JSON.stringify(c, null, 2);
 }
 
+const near = (a, b) => typeof a === 'number' && typeof b === 'number' && Math.abs(a - b) < 1e-4;
+
+// ---- one result --------------------------------------------------------------------------
 function drawPreview(rgba, size) {
   const canvas = $('preview');
   canvas.width = size;
   canvas.height = size;
-  const ctx = canvas.getContext('2d');
-  ctx.putImageData(new ImageData(new Uint8ClampedArray(rgba.buffer, rgba.byteOffset, rgba.byteLength), size, size), 0, 0);
+  canvas.getContext('2d').putImageData(new ImageData(new Uint8ClampedArray(rgba.buffer, rgba.byteOffset, rgba.byteLength), size, size), 0, 0);
 }
 
-function blockBox(b) {
-  const share = b.channels_total ? b.channels_kept / b.channels_total : 0;
-  const sl = b.s_l === null || b.s_l === undefined ? 'not evaluated' : b.s_l.toFixed(3);
-  const desc = b.executed
-    ? `block ${b.stage}.${b.index}: ran, ${b.channels_kept}/${b.channels_total} channels, s_L ${sl}, ${fmtInt(b.macs)} MACs of ${fmtInt(b.macs_static)} static`
-    : `block ${b.stage}.${b.index}: skipped (shortcut only), s_L ${sl}, ${fmtInt(b.macs)} MACs (gates) instead of ${fmtInt(b.macs_static)}`;
-  const fill = el('span', { class: 'fill' });
-  fill.style.height = `${(100 * share).toFixed(1)}%`;
-  return el('div', {
-    class: `blk ${b.executed ? 'run' : 'skip'}`, role: 'listitem', tabindex: '0', title: desc, 'aria-label': desc,
+function topList(top, id, trueLabel) {
+  $(id).replaceChildren(...top.map((t) => {
+    const bar = el('span', { class: 'bar' });
+    bar.style.width = `${(100 * t.prob).toFixed(1)}%`;
+    const mark = trueLabel && t.label === trueLabel ? ' ✓' : '';
+    return el('li', { class: trueLabel && t.label === trueLabel ? 'is-true' : undefined },
+      el('span', { class: 'top-label', text: t.label + mark }),
+      el('span', { class: 'bar-track', 'aria-hidden': 'true' }, bar),
+      el('span', { class: 'top-prob', text: fmtPct(t.prob) }));
+  }));
+}
+
+export function describeSetting(trace) {
+  if (trace.mode === 'static') return 'static';
+  const parts = [];
+  if (trace.mode !== 'c') parts.push(`τ_L ${fmtTau(trace.tau_l)}`);
+  if (trace.mode !== 'l') parts.push(`τ_C ${fmtTau(trace.tau_c)}`);
+  return `${modeName(trace.mode)}, ${parts.join(', ')}`;
+}
+
+/** dyn, stat: {trace, preview}; img: {name, trueLabel}. */
+export function renderResult(dyn, stat, img, size) {
+  const t = dyn.trace, s = stat.trace;
+  $('result-file').textContent = `— ${img.name}`;
+  drawPreview(dyn.preview, size);
+  const tl = $('true-label');
+  tl.hidden = !img.trueLabel;
+  if (img.trueLabel) {
+    const right = t.label === img.trueLabel;
+    tl.textContent = `true label: ${img.trueLabel} — ${right ? '✓ right' : '✗ wrong'}`;
+    tl.dataset.right = String(right);
+  }
+  $('mode').textContent = `(${describeSetting(t)})`;
+  $('label').textContent = t.label;
+  $('prob').textContent = fmtPct(t.prob);
+  topList(t.top, 'top', img.trueLabel);
+  $('label-static').textContent = s.label;
+  $('prob-static').textContent = fmtPct(s.prob);
+  topList(s.top, 'top-static', img.trueLabel);
+
+  $('macs').textContent = fmtInt(t.macs);
+  $('macs').dataset.value = String(t.macs);
+  $('macs-m').textContent = `(${fmtM(t.macs)})`;
+  $('macs-static').textContent = fmtInt(s.macs);
+  $('macs-static').dataset.value = String(s.macs);
+  $('macs-static-m').textContent = `(${fmtM(s.macs)})`;
+  $('macs-gates').textContent = `${fmtInt(t.macs_gates)}`;
+  $('blocks-run').textContent = `${t.blocks_executed} / ${t.blocks_total}`;
+  $('blocks-run').dataset.executed = String(t.blocks_executed);
+  $('blocks-run-static').textContent = `${s.blocks_executed} / ${s.blocks_total}`;
+
+  const ratio = t.macs / s.macs;
+  $('macs-pct').textContent = fmtPctFine(ratio);
+  $('macs-x').textContent = ratio < 1 ? `saves ${fmtPctFine(1 - ratio)}, ${(1 / ratio).toFixed(2)}× fewer`
+    : ratio > 1 ? `costs ${fmtPctFine(ratio - 1)} more: the gates' cost${t.blocks_executed === t.blocks_total ? ', and nothing was skipped' : ''}` : 'the same';
+  $('gate-pct').textContent = `${fmtInt(t.macs_gates)} (${(100 * t.macs_gates / s.macs).toFixed(2)} %)`;
+  renderMap(t);
+  $('trace-json').textContent = JSON.stringify(t, null, 2);
+}
+
+/** timing: null (measuring) or {dyn: ms, stat: ms, runs}. */
+export function renderTiming(timing) {
+  const p = $('timing');
+  if (!timing) {
+    for (const id of ['ms-dyn', 'ms-static', 'ms-pct']) $(id).textContent = '…';
+    $('ms-x').textContent = '';
+    p.textContent = 'Measuring the time of both in the worker…';
+    p.dataset.state = 'measuring';
+    return;
+  }
+  $('ms-dyn').textContent = `${timing.dyn.toFixed(2)} ms`;
+  $('ms-static').textContent = `${timing.stat.toFixed(2)} ms`;
+  $('ms-dyn').dataset.value = String(timing.dyn);
+  $('ms-static').dataset.value = String(timing.stat);
+  const r = timing.dyn / timing.stat;
+  $('ms-pct').textContent = fmtPct(r);
+  $('ms-x').textContent = r < 1 ? `saves ${fmtPct(1 - r)}, ${(1 / r).toFixed(2)}× faster` : `${fmtPct(r - 1)} slower`;
+  p.textContent = `Times: median of ${timing.runs} warm runs each (after a warm-up run), forward pass only, measured in this browser's Web Worker ` +
+    '(WebAssembly, one thread). They vary with the machine and the load; MACs do not.';
+  p.dataset.state = 'done';
+}
+
+// ---- the network map ---------------------------------------------------------------------
+/** A channel strip: one bar per channel of conv1's output, height and darkness = scale. */
+function channelStrip(b) {
+  const C = b.channels_total;
+  const cw = C <= 16 ? 4 : C <= 32 ? 2 : 1;
+  const H = 16;
+  const c = el('canvas', { class: 'chan', 'aria-hidden': 'true' });
+  c.width = C * cw;
+  c.height = H;
+  const ctx = c.getContext('2d');
+  ctx.fillStyle = '#f3f5f8';
+  ctx.fillRect(0, 0, c.width, H);
+  const scale = new Map(b.kept.map((k, i) => [k, b.scales[i]]));
+  for (let ch = 0; ch < C; ch++) {
+    const x = ch * cw;
+    if (b.executed && scale.has(ch)) {
+      const s = Math.max(0, Math.min(1, scale.get(ch)));
+      const h = Math.max(3, Math.round(s * H));
+      ctx.fillStyle = `rgba(31, 78, 140, ${(0.3 + 0.7 * s).toFixed(3)})`;
+      ctx.fillRect(x, H - h, cw, h);
+    } else {
+      ctx.fillStyle = '#9aa3ad';
+      ctx.fillRect(x, H - 1, cw, 1);
+    }
+  }
+  return c;
+}
+
+export function blockDescription(b, trace) {
+  const sl = fmtS(b.s_l);
+  const where = `block ${b.stage}.${b.index}`;
+  if (!b.executed) {
+    return `${where}: skipped (shortcut only), s_L ${sl} ≤ τ_L ${fmtTau(trace.tau_l)}; ${fmtInt(b.macs)} MACs (its L gate) instead of ${fmtInt(b.macs_static)}`;
+  }
+  return `${where}: ran, ${b.channels_kept}/${b.channels_total} channels, s_L ${sl}; ${fmtInt(b.macs)} MACs of ${fmtInt(b.macs_static)} static`;
+}
+
+function blockDetail(b, trace) {
+  const meanScale = b.scales.length ? b.scales.reduce((x, y) => x + y, 0) / b.scales.length : null;
+  const gl = b.s_l === null || b.s_l === undefined ? 'not evaluated (static)'
+    : `${fmtS(b.s_l)} ${b.executed ? '>' : '≤'} τ_L ${fmtTau(trace.tau_l)}${trace.mode === 'c' ? ' (L gate not used in C-Net mode)' : ''}`;
+  const rows = [
+    ['Block', `stage ${b.stage}, block ${b.index} · output ${b.out_hw}×${b.out_hw}`],
+    ['Status', b.executed ? 'ran' : 'skipped — only the shortcut ran'],
+    ['s_L', gl],
+    ['Channels kept', b.executed ? `${b.channels_kept} / ${b.channels_total}${meanScale !== null ? `, mean scale ${meanScale.toFixed(3)}` : ''}` : `0 / ${b.channels_total}`],
+    ['MACs', `${fmtInt(b.macs)} (gates ${fmtInt(b.macs_gates)}) of ${fmtInt(b.macs_static)} static — ${fmtPct(b.macs / b.macs_static)}`],
+  ];
+  return el('dl', { class: 'facts' }, ...rows.flatMap(([k, v]) => [el('dt', { text: k }), el('dd', { text: v })]));
+}
+
+function slBar(b, trace) {
+  const track = el('span', { class: 'sl-track', 'aria-hidden': 'true' });
+  if (b.s_l !== null && b.s_l !== undefined) {
+    const f = el('span', { class: 'sl-fill' });
+    f.style.width = `${(100 * Math.max(0, Math.min(1, b.s_l))).toFixed(1)}%`;
+    track.append(f);
+  }
+  if (trace.mode === 'l' || trace.mode === 'lc') {
+    const tick = el('span', { class: 'sl-tau' });
+    tick.style.left = `${(100 * Math.max(0, Math.min(1, trace.tau_l))).toFixed(1)}%`;
+    track.append(tick);
+  }
+  return track;
+}
+
+function blockTile(b, trace, show) {
+  const desc = blockDescription(b, trace);
+  const tile = el('div', {
+    class: `blk ${b.executed ? 'run' : 'skip'}`, role: 'listitem', tabindex: '0', 'aria-label': desc, title: desc,
     'data-executed': String(b.executed), 'data-stage': String(b.stage), 'data-index': String(b.index),
-  }, fill, el('span', { class: 'blk-label', text: b.executed ? `${b.stage}.${b.index}` : 'skip' }));
+  },
+  el('span', { class: 'blk-head' },
+    el('span', { class: 'blk-id', text: `${b.stage}.${b.index}` }),
+    el('span', { class: 'blk-state', text: b.executed ? `${b.channels_kept}/${b.channels_total}` : '' })),
+  b.executed ? channelStrip(b) : el('span', { class: 'bypass', 'aria-hidden': 'true', text: '↷ skipped' }),
+  slBar(b, trace),
+  el('span', { class: 'blk-sl', text: `s_L ${b.s_l === null || b.s_l === undefined ? '—' : b.s_l.toFixed(2)}` }));
+  const on = () => show(b);
+  tile.addEventListener('mouseenter', on);
+  tile.addEventListener('focus', on);
+  return tile;
 }
 
-function renderBlocks(trace) {
+export function renderMap(trace) {
+  const detail = $('block-detail');
+  const show = (b) => {
+    detail.replaceChildren(blockDetail(b, trace));
+    for (const t of document.querySelectorAll('#blocks .blk.active')) t.classList.remove('active');
+    document.querySelector(`#blocks .blk[data-stage="${b.stage}"][data-index="${b.index}"]`)?.classList.add('active');
+  };
   const stages = new Map();
   for (const b of trace.blocks) {
     if (!stages.has(b.stage)) stages.set(b.stage, []);
     stages.get(b.stage).push(b);
   }
-  const groups = [el('div', { class: 'stage fixed' }, el('span', { class: 'stage-h', text: 'stem' }), el('div', { class: 'fixed-box', text: 'conv' }))];
+  const arrow = () => el('span', { class: 'map-arrow', 'aria-hidden': 'true', text: '→' });
+  const parts = [el('div', { class: 'map-node' }, el('span', { class: 'stage-h', text: 'stem' }), el('span', { class: 'fixed-box', text: 'conv 3×3' }))];
   for (const [s, blocks] of stages) {
     const ran = blocks.filter((b) => b.executed).length;
     const first = blocks[0];
-    groups.push(el('div', { class: 'stage' },
-      el('span', { class: 'stage-h', text: `stage ${s} · ${first.channels_total} ch · ${first.out_hw}×${first.out_hw} · ${ran}/${blocks.length} ran` }),
-      el('div', { class: 'stage-blocks', role: 'list', 'aria-label': `stage ${s} blocks` }, ...blocks.map(blockBox))));
+    const macs = blocks.reduce((x, b) => x + b.macs, 0), macsStatic = blocks.reduce((x, b) => x + b.macs_static, 0);
+    parts.push(arrow(), el('div', { class: 'map-stage', 'data-stage': String(s) },
+      el('span', { class: 'stage-h' }, el('b', { text: `stage ${s}` }), ` · ${first.channels_total} ch · ${first.out_hw}×${first.out_hw}`,
+        el('span', { class: 'stage-h2', text: `${ran}/${blocks.length} ran · ${fmtPct(macs / macsStatic)} of its MACs` })),
+      el('div', { class: 'stage-blocks', role: 'list', 'aria-label': `stage ${s} blocks` }, ...blocks.map((b) => blockTile(b, trace, show)))));
   }
-  groups.push(el('div', { class: 'stage fixed' }, el('span', { class: 'stage-h', text: 'classifier' }), el('div', { class: 'fixed-box', text: 'fc' })));
-  $('blocks').replaceChildren(...groups);
+  parts.push(arrow(), el('div', { class: 'map-node' }, el('span', { class: 'stage-h', text: 'classifier' }), el('span', { class: 'fixed-box', text: 'pool + fc' })));
+  $('blocks').replaceChildren(...parts);
+  $('blocks').classList.toggle('deep', trace.blocks.length > 12);
+  detail.replaceChildren('Hover over or focus (Tab) a block to see its numbers.');
 }
 
-export function renderResult({ trace, preview }, { fileName, size }) {
-  $('result-file').textContent = fileName ? `— ${fileName}` : '';
-  drawPreview(preview, size);
-  $('label').textContent = trace.label;
-  $('prob').textContent = fmtPct(trace.prob);
-  $('top').replaceChildren(...trace.top.map((t) => {
-    const bar = el('span', { class: 'bar' });
-    bar.style.width = `${(100 * t.prob).toFixed(1)}%`;
-    return el('li', {},
-      el('span', { class: 'top-label', text: t.label }),
-      el('span', { class: 'bar-track', 'aria-hidden': 'true' }, bar),
-      el('span', { class: 'top-prob', text: fmtPct(t.prob) }));
-  }));
-  $('macs').textContent = fmtInt(trace.macs);
-  $('macs').dataset.value = String(trace.macs);
-  $('macs-m').textContent = `(${fmtM(trace.macs)})`;
-  $('macs-static').textContent = fmtInt(trace.macs_static);
-  $('macs-static').dataset.value = String(trace.macs_static);
-  $('macs-static-m').textContent = `(${fmtM(trace.macs_static)})`;
-  const ratio = trace.macs / trace.macs_static;
-  $('macs-pct').textContent = `${fmtPct(ratio)}${ratio < 1 ? ` (saves ${fmtPct(1 - ratio)})` : ''}`;
-  $('macs-gates').textContent = `${fmtInt(trace.macs_gates)} MACs`;
-  $('blocks-run').textContent = `${trace.blocks_executed} / ${trace.blocks_total}`;
-  $('blocks-run').dataset.executed = String(trace.blocks_executed);
-  const modes = { static: 'static (no gates)', l: 'L-Net only', c: 'C-Net only', lc: 'LC-Net' };
-  $('mode').textContent = trace.mode === 'static'
-    ? modes.static
-    : `${modes[trace.mode] ?? trace.mode}, τ_L = ${fmtTau(trace.tau_l)}, τ_C = ${fmtTau(trace.tau_c)}`;
-  $('elapsed').textContent = `${trace.elapsed_ms.toFixed(1)} ms (one run, in the worker)`;
-  renderBlocks(trace);
-  $('trace-json').textContent = JSON.stringify(trace, null, 2);
+// ---- accuracy–MACs chart -----------------------------------------------------------------
+const SERIES = {
+  lc: { name: 'LC-Net', dash: null, marker: 'circle' },
+  l: { name: 'L-Net only', dash: '6 3', marker: 'square' },
+  c: { name: 'C-Net only', dash: '2 3', marker: 'triangle' },
+};
+
+function marker(kind, x, y, r, cls) {
+  if (kind === 'square') return svg('rect', { x: x - r, y: y - r, width: 2 * r, height: 2 * r, class: cls });
+  if (kind === 'triangle') return svg('polygon', { points: `${x},${y - r * 1.2} ${x - r * 1.1},${y + r * 0.8} ${x + r * 1.1},${y + r * 0.8}`, class: cls });
+  if (kind === 'diamond') return svg('polygon', { points: `${x},${y - r * 1.3} ${x + r * 1.3},${y} ${x},${y + r * 1.3} ${x - r * 1.3},${y}`, class: cls });
+  return svg('circle', { cx: x, cy: y, r, class: cls });
+}
+
+/** card: the model card; opts: {mode, tau_l, tau_c}; imageFraction: this image's MACs / static, or null. */
+export function renderChart(card, opts, imageFraction) {
+  const ev = evaluationOf(card);
+  const box = $('chart'), empty = $('chart-empty'), note = $('chart-note');
+  if (!ev || ev.curve.length === 0) {
+    box.replaceChildren();
+    box.hidden = true;
+    empty.hidden = false;
+    empty.textContent = 'No accuracy–MACs curve measured for this model yet: its model card has no evaluation curve. ' +
+      'Once one is measured on the test set, it is drawn here with the current thresholds marked on it.';
+    note.textContent = imageFraction === null ? '' : `This image: ${fmtPct(imageFraction)} of the static MACs.`;
+    return;
+  }
+  box.hidden = false;
+  empty.hidden = true;
+  const frac = (p) => (typeof p.macs_fraction === 'number' ? p.macs_fraction : null);
+  const pts = ev.curve.filter((p) => frac(p) !== null);
+  const W = 340, H = 230, L = 44, R = 10, T = 12, B = 38;
+  const xs = [...pts.map(frac), 1, ...(imageFraction !== null ? [imageFraction] : [])];
+  const ys = [...pts.map((p) => p.accuracy), ...(ev.staticAccuracy !== null ? [ev.staticAccuracy] : [])];
+  const x0 = Math.max(0, Math.floor(Math.min(...xs) * 10) / 10), x1 = Math.ceil(Math.max(...xs) * 10) / 10;
+  const y0 = Math.max(0, Math.floor(Math.min(...ys) * 20) / 20), y1 = Math.min(1, Math.ceil(Math.max(...ys) * 20) / 20 + 1e-9);
+  const X = (v) => L + (W - L - R) * (v - x0) / Math.max(1e-9, x1 - x0);
+  const Y = (v) => T + (H - T - B) * (1 - (v - y0) / Math.max(1e-9, y1 - y0));
+  const g = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart-svg', role: 'img', 'aria-labelledby': 'chart-title' });
+  const title = svg('title', { id: 'chart-title' });
+  title.textContent = `Test accuracy against MACs (share of the static network) for ${ev.curve.length} threshold settings`;
+  g.append(title);
+  // axes and grid
+  const ticks = (a, b) => {
+    const step = [0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5].find((st) => (b - a) / st <= 6) ?? 0.5;
+    const out = [];
+    for (let v = Math.ceil(a / step - 1e-9) * step; v <= b + 1e-9; v += step) out.push(Math.round(v * 1000) / 1000);
+    return out;
+  };
+  for (const vx of ticks(x0, x1)) {
+    g.append(svg('line', { x1: X(vx), x2: X(vx), y1: T, y2: H - B, class: 'grid' }),
+      svgText(X(vx), H - B + 14, `${Math.round(100 * vx)}%`, { class: 'tick', 'text-anchor': 'middle' }));
+  }
+  for (const vy of ticks(y0, y1)) {
+    g.append(svg('line', { x1: L, x2: W - R, y1: Y(vy), y2: Y(vy), class: 'grid' }),
+      svgText(L - 4, Y(vy) + 4, `${Math.round(100 * vy)}%`, { class: 'tick', 'text-anchor': 'end' }));
+  }
+  g.append(svgText((L + W - R) / 2, H - 6, 'MACs, share of the static network', { class: 'axis', 'text-anchor': 'middle' }),
+    svgText(12, (T + H - B) / 2, 'test accuracy', { class: 'axis', 'text-anchor': 'middle', transform: `rotate(-90 12 ${(T + H - B) / 2})` }));
+  if (imageFraction !== null && imageFraction >= x0 && imageFraction <= x1) {
+    g.append(svg('line', { x1: X(imageFraction), x2: X(imageFraction), y1: T, y2: H - B, class: 'image-line' }),
+      svgText(X(imageFraction) + 3, T + 10, 'this image', { class: 'tick' }));
+  }
+  const legend = [];
+  for (const [mode, s] of Object.entries(SERIES)) {
+    const ps = pts.filter((p) => p.mode === mode).sort((a, b) => frac(a) - frac(b));
+    if (!ps.length) continue;
+    g.append(svg('polyline', { points: ps.map((p) => `${X(frac(p))},${Y(p.accuracy)}`).join(' '), class: `series series-${mode}`, 'stroke-dasharray': s.dash ?? undefined }));
+    for (const p of ps) {
+      const m = marker(s.marker, X(frac(p)), Y(p.accuracy), 3.2, `pt pt-${mode}`);
+      const t = svg('title');
+      t.textContent = `${s.name}, τ_L ${fmtTau(p.tau_l)}, τ_C ${fmtTau(p.tau_c)}: ${fmtPct(p.accuracy)} at ${fmtPct(frac(p))} MACs`;
+      m.append(t);
+      g.append(m);
+    }
+    legend.push(s.name + ` (${s.marker}${s.dash ? ', dashed' : ''})`);
+  }
+  if (ev.staticAccuracy !== null) {
+    g.append(marker('diamond', X(1), Y(ev.staticAccuracy), 4, 'pt pt-static'));
+    legend.push('static (diamond)');
+  }
+  // the operating point: the measured setting nearest to the current one
+  let op = null;
+  if (opts.mode === 'static') {
+    if (ev.staticAccuracy !== null) op = { x: 1, y: ev.staticAccuracy, text: 'static' };
+  } else {
+    const same = pts.filter((p) => p.mode === opts.mode);
+    const dist = (p) => (opts.mode === 'c' ? 0 : Math.abs((p.tau_l ?? 0) - opts.tau_l)) + (opts.mode === 'l' ? 0 : Math.abs((p.tau_c ?? 0) - opts.tau_c));
+    const best = same.sort((a, b) => dist(a) - dist(b))[0];
+    if (best) op = { x: frac(best), y: best.accuracy, exact: dist(best) < 1e-4, p: best };
+  }
+  if (op) {
+    g.append(svg('circle', { cx: X(op.x), cy: Y(op.y), r: 8, class: 'op-ring' }), svg('circle', { cx: X(op.x), cy: Y(op.y), r: 2.5, class: 'op-dot' }));
+    const lx = X(op.x) > W / 2 ? X(op.x) - 11 : X(op.x) + 11;
+    g.append(svgText(lx, Y(op.y) - 9, 'you are here', { class: 'op-label', 'text-anchor': X(op.x) > W / 2 ? 'end' : 'start' }));
+  }
+  box.replaceChildren(g);
+  box.dataset.points = String(pts.length);
+  let text = `${ev.dataset}. Series: ${legend.join('; ')}. `;
+  if (!op) text += `No measured point for ${modeName(opts.mode)}.`;
+  else if (op.text) text += `Current setting: static, ${fmtPct(op.y)}.`;
+  else text += `${op.exact ? 'Current setting' : `Nearest measured setting (τ_L ${fmtTau(op.p.tau_l)}, τ_C ${fmtTau(op.p.tau_c)})`}: ${fmtPct(op.y)} accuracy at ${fmtPct(op.x)} of the static MACs.`;
+  if (imageFraction !== null) text += ` This image: ${fmtPct(imageFraction)}.`;
+  note.textContent = text;
+}
+
+// ---- batch view --------------------------------------------------------------------------
+export function renderBatch(images, currentId, onSelect) {
+  const rows = images.map((img) => {
+    const t = img.dyn?.trace, s = img.stat?.trace;
+    const right = img.trueLabel && t ? t.label === img.trueLabel : null;
+    const thumb = el('img', { src: img.url, alt: '', class: 'thumb-sm' });
+    const name = el('button', { type: 'button', class: 'linkish', text: img.name });
+    name.addEventListener('click', () => onSelect(img.id));
+    const pred = t ? `${t.label}${right === null ? '' : right ? ' ✓' : ` ✗ (true: ${img.trueLabel})`}` : '…';
+    return el('tr', { class: img.id === currentId ? 'current' : undefined, 'data-id': String(img.id) },
+      el('td', {}, thumb), el('td', {}, name),
+      el('td', { text: pred, class: right === false ? 'wrong' : undefined }),
+      el('td', { class: 'n', text: t ? fmtPct(t.prob) : '' }),
+      el('td', { class: 'n', text: t ? fmtInt(t.macs) : '', 'data-value': t ? String(t.macs) : undefined }),
+      el('td', { class: 'n', text: s ? fmtInt(s.macs) : '' }),
+      el('td', { class: 'n', text: t && s ? fmtPct(t.macs / s.macs) : '' }),
+      el('td', { class: 'n', text: t ? `${t.blocks_executed}/${t.blocks_total}` : '' }));
+  });
+  $('batch-table').tBodies[0].replaceChildren(...rows);
+  const done = images.filter((i) => i.dyn?.trace);
+  const labelled = done.filter((i) => i.trueLabel);
+  const correct = labelled.filter((i) => i.dyn.trace.label === i.trueLabel).length;
+  const mean = done.length ? done.reduce((x, i) => x + i.dyn.trace.macs, 0) / done.length : 0;
+  $('batch-summary').textContent = `${images.length} image${images.length === 1 ? '' : 's'}` +
+    (done.length ? ` · mean ${fmtM(mean)} MACs per image` : '') +
+    (labelled.length ? ` · ${correct}/${labelled.length} of the labelled samples right` : '');
+  $('batch').dataset.complete = String(done.length === images.length);
+  renderHistogram(done.map((i) => i.dyn.trace.macs), done[0]?.stat?.trace?.macs ?? done[0]?.dyn.trace.macs_static);
+}
+
+function renderHistogram(values, macsStatic) {
+  const box = $('hist');
+  if (values.length < 2) { box.replaceChildren(); return; }
+  const lo = Math.min(...values), hi = Math.max(...values);
+  const nb = lo === hi ? 1 : Math.min(12, Math.max(4, Math.ceil(Math.sqrt(values.length)) + 2));
+  const counts = new Array(nb).fill(0);
+  for (const v of values) counts[lo === hi ? 0 : Math.min(nb - 1, Math.floor((v - lo) / (hi - lo) * nb))]++;
+  const W = 520, H = 130, L = 30, B = 34, T = 8;
+  const g = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'hist-svg', role: 'img', 'aria-label': `Histogram of MACs per image, ${values.length} images` });
+  const maxC = Math.max(...counts), bw = (W - L - 6) / nb;
+  counts.forEach((c, i) => {
+    const h = (H - B - T) * c / maxC;
+    const r = svg('rect', { x: L + i * bw + 1, y: H - B - h, width: Math.max(1, bw - 2), height: h, class: 'hbar' });
+    const a = lo + (hi - lo) * i / nb, b = lo + (hi - lo) * (i + 1) / nb;
+    const t = svg('title');
+    t.textContent = `${c} image${c === 1 ? '' : 's'}: ${fmtM(a)}–${fmtM(b)} MACs`;
+    r.append(t);
+    g.append(r);
+    if (c) g.append(svgText(L + (i + 0.5) * bw, H - B - h - 2, String(c), { class: 'tick', 'text-anchor': 'middle' }));
+  });
+  const label = (v) => `${fmtM(v)}${macsStatic ? ` (${Math.round(100 * v / macsStatic)}%)` : ''}`;
+  g.append(svg('line', { x1: L, x2: W - 6, y1: H - B, y2: H - B, class: 'grid' }),
+    svgText(L, H - B + 13, label(lo), { class: 'tick' }),
+    svgText(W - 6, H - B + 13, lo === hi ? '' : label(hi), { class: 'tick', 'text-anchor': 'end' }),
+    svgText((L + W) / 2, H - 4, 'MACs per image: left = easy (cheap), right = hard (expensive)', { class: 'axis', 'text-anchor': 'middle' }));
+  box.replaceChildren(g);
 }

@@ -2,8 +2,10 @@
 //! - [`masked`]: batched; every convolution runs at full width and gates multiply by zero
 //!   (training-style, used for evaluation on many images);
 //! - [`sliced`]: batch 1; a skipped block and a skipped channel cost nothing — this is where
-//!   the saving becomes real, and what the browser runs.
+//!   the saving becomes real; [`sliced`] does it with candle's convolutions (the reference),
+//!   [`fast`] with direct convolutions on BN-folded weights (what the CLI and the browser run).
 
+pub mod fast;
 pub mod masked;
 pub mod sliced;
 
