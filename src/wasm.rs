@@ -57,11 +57,26 @@ impl Model {
         height: u32,
         options: JsValue,
     ) -> Result<JsValue, JsError> {
-        let opts = self.options(options)?;
-        let input =
-            preprocess::to_input(rgba, width, height, 4, &self.net.card.input).map_err(js_err)?;
-        let trace = self.net.classify(&input, &opts).map_err(js_err)?;
-        to_js(&trace)
+        self.run(rgba, width, height, options, crate::Network::classify)
+    }
+
+    /// [`Model::classify`] on the reference path (candle's stock convolutions on sliced
+    /// weights), for benchmarks: same result within 1e-4, slower.
+    #[wasm_bindgen(js_name = classifyReference)]
+    pub fn classify_reference(
+        &self,
+        rgba: &[u8],
+        width: u32,
+        height: u32,
+        options: JsValue,
+    ) -> Result<JsValue, JsError> {
+        self.run(
+            rgba,
+            width,
+            height,
+            options,
+            crate::Network::classify_reference,
+        )
     }
 
     /// The 32×32 RGBA preview of what the network sees for these pixels.
@@ -77,6 +92,21 @@ impl Model {
 }
 
 impl Model {
+    /// Pre-processes RGBA pixels and runs them through `engine`.
+    fn run(
+        &self,
+        rgba: &[u8],
+        width: u32,
+        height: u32,
+        options: JsValue,
+        engine: fn(&crate::Network, &[f32], &Options) -> crate::Result<crate::Trace>,
+    ) -> Result<JsValue, JsError> {
+        let opts = self.options(options)?;
+        let input =
+            preprocess::to_input(rgba, width, height, 4, &self.net.card.input).map_err(js_err)?;
+        to_js(&engine(&self.net, &input, &opts).map_err(js_err)?)
+    }
+
     fn options(&self, options: JsValue) -> Result<Options, JsError> {
         let js: JsOptions = if options.is_undefined() || options.is_null() {
             JsOptions::default()

@@ -131,50 +131,65 @@ fn axpy4(acc: &mut [f32], stride: usize, w: [f32; GROUP], src: &[f32]) {
     }
 }
 
-/// Stride-1 accumulation of one group over all listed input planes. Outputs are computed on
-/// the padded row pitch (`hw + 2` columns, the last two discarded later), which turns each
-/// (input channel, kernel tap) pair into one long contiguous multiply-add.
+/// Where each of the 9 kernel taps reads: (sub-plane of the input channel, offset in it).
+type Taps = [(usize, usize); 9];
+
+/// How the padded input is laid out for the accumulation loops.
+struct Layout {
+    /// Sub-planes per input channel (1 for stride 1; 4 polyphase components for stride 2).
+    sub: usize,
+    /// Length of one sub-plane.
+    sub_len: usize,
+    /// Row pitch of the sub-planes and of the accumulators.
+    pitch: usize,
+    /// Accumulator span: `(ohw − 1)·pitch + ohw` (the columns past `ohw` are discarded).
+    len: usize,
+    taps: Taps,
+}
+
+/// Accumulates one group of output channels over all listed input planes. Outputs are computed
+/// on the input's row pitch (a few columns too many, discarded later), which turns each (input
+/// channel, kernel tap) pair into one long contiguous multiply-add that vectorises.
 #[inline(always)]
-fn accumulate_s1(
+fn accumulate(
     conv: &FoldedConv,
-    padded: &[f32],
-    hw: usize,
+    planes: &[f32],
+    lay: &Layout,
     in_idx: &[usize],
     group: &[usize],
     acc: &mut [f32],
 ) {
-    let p = hw + 2;
-    let len = hw * p - 2;
+    let stride = acc.len() / GROUP;
     for (j, &i) in in_idx.iter().enumerate() {
-        let plane = &padded[j * p * p..(j + 1) * p * p];
-        for k in 0..9 {
+        let chan = &planes[j * lay.sub * lay.sub_len..(j + 1) * lay.sub * lay.sub_len];
+        for (k, &(sub, off)) in lay.taps.iter().enumerate() {
             let mut w = [0f32; GROUP];
             for (q, &o) in group.iter().enumerate() {
                 w[q] = conv.weight[(o * conv.in_ch + i) * 9 + k];
             }
-            let off = (k / 3) * p + k % 3;
-            axpy4(acc, hw * p, w, &plane[off..off + len]);
+            let src = &chan[sub * lay.sub_len + off..sub * lay.sub_len + off + lay.len];
+            axpy4(acc, stride, w, src);
         }
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn accumulate_s1_avx2(
+fn accumulate_avx2(
     conv: &FoldedConv,
-    padded: &[f32],
-    hw: usize,
+    planes: &[f32],
+    lay: &Layout,
     in_idx: &[usize],
     group: &[usize],
     acc: &mut [f32],
 ) {
-    accumulate_s1(conv, padded, hw, in_idx, group, acc)
+    accumulate(conv, planes, lay, in_idx, group, acc)
 }
 
-fn accumulate_s1_best(
+fn accumulate_best(
     conv: &FoldedConv,
-    padded: &[f32],
-    hw: usize,
+    planes: &[f32],
+    lay: &Layout,
     in_idx: &[usize],
     group: &[usize],
     acc: &mut [f32],
@@ -182,63 +197,84 @@ fn accumulate_s1_best(
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2, checked just above.
-        return unsafe { accumulate_s1_avx2(conv, padded, hw, in_idx, group, acc) };
+        return unsafe { accumulate_avx2(conv, planes, lay, in_idx, group, acc) };
     }
-    accumulate_s1(conv, padded, hw, in_idx, group, acc)
+    accumulate(conv, planes, lay, in_idx, group, acc)
 }
 
-/// Direct 3×3 convolution. `input` holds `in_idx.len()` planes of `hw × hw`, plane `j` being
-/// input channel `in_idx[j]`; the output holds one `ohw × ohw` plane per entry of `out_idx`
-/// (bias included). Cost: `out_idx.len() · in_idx.len() · 9 · ohw²` MACs, nothing for the
-/// channels not listed.
+/// Splits padded planes (`p × p`, `p` even) into their 4 polyphase components
+/// (even/odd rows × even/odd columns, each `p/2 × p/2`), so that a stride-2 convolution reads
+/// each component with unit stride.
+fn polyphase(padded: &[f32], n: usize, p: usize, out: &mut Vec<f32>) {
+    let q = p / 2;
+    out.clear();
+    out.resize(n * 4 * q * q, 0.0);
+    for c in 0..n {
+        let src = &padded[c * p * p..(c + 1) * p * p];
+        let dst = &mut out[c * 4 * q * q..(c + 1) * 4 * q * q];
+        for y in 0..p {
+            for x in 0..p {
+                let phase = (y % 2) * 2 + x % 2;
+                dst[phase * q * q + (y / 2) * q + x / 2] = src[y * p + x];
+            }
+        }
+    }
+}
+
+/// Direct 3×3 convolution, padding 1, stride 1 or 2. `input` holds `in_idx.len()` planes of
+/// `hw × hw`, plane `j` being input channel `in_idx[j]`; the output holds one `ohw × ohw`
+/// plane per entry of `out_idx` (bias included). Cost: `out_idx.len() · in_idx.len() · 9 ·
+/// ohw²` MACs; the channels not listed cost nothing.
 pub fn conv3x3(
     conv: &FoldedConv,
     input: &[f32],
     hw: usize,
     in_idx: &[usize],
     out_idx: &[usize],
-    padded: &mut Vec<f32>,
+    buf: &mut Buffers,
     out: &mut Vec<f32>,
 ) -> u64 {
     let s = conv.stride;
     let ohw = hw / s;
     let n = ohw * ohw;
     let p = hw + 2;
-    pad(input, in_idx.len(), hw, padded);
+    pad(input, in_idx.len(), hw, &mut buf.padded);
+    let lay = if s == 1 {
+        Layout {
+            sub: 1,
+            sub_len: p * p,
+            pitch: p,
+            len: (ohw - 1) * p + ohw,
+            taps: std::array::from_fn(|k| (0, (k / 3) * p + k % 3)),
+        }
+    } else {
+        polyphase(&buf.padded, in_idx.len(), p, &mut buf.phases);
+        let q = p / 2;
+        Layout {
+            sub: 4,
+            sub_len: q * q,
+            pitch: q,
+            len: (ohw - 1) * q + ohw,
+            taps: std::array::from_fn(|k| {
+                let (ky, kx) = (k / 3, k % 3);
+                ((ky % 2) * 2 + kx % 2, (ky / 2) * q + kx / 2)
+            }),
+        }
+    };
+    let planes: &[f32] = if s == 1 { &buf.padded } else { &buf.phases };
+    let span = ohw * lay.pitch;
     out.clear();
     out.resize(out_idx.len() * n, 0.0);
-    let mut acc = vec![0f32; GROUP * hw * p];
+    buf.acc.resize(GROUP * span, 0.0);
     for (g, group) in out_idx.chunks(GROUP).enumerate() {
-        let block = &mut out[g * GROUP * n..(g * GROUP + group.len()) * n];
-        if s == 1 {
-            acc.fill(0.0);
-            accumulate_s1_best(conv, padded, hw, in_idx, group, &mut acc);
-            for (q, &o) in group.iter().enumerate() {
-                let a = &acc[q * hw * p..(q + 1) * hw * p];
-                for y in 0..hw {
-                    for x in 0..hw {
-                        block[q * n + y * hw + x] = a[y * p + x] + conv.bias[o];
-                    }
-                }
-            }
-            continue;
-        }
+        buf.acc.fill(0.0);
+        accumulate_best(conv, planes, &lay, in_idx, group, &mut buf.acc);
         for (q, &o) in group.iter().enumerate() {
-            block[q * n..(q + 1) * n].fill(conv.bias[o]);
-        }
-        for (j, &i) in in_idx.iter().enumerate() {
-            let plane = &padded[j * p * p..(j + 1) * p * p];
-            for k in 0..9 {
-                let (ky, kx) = (k / 3, k % 3);
-                for (q, &o) in group.iter().enumerate() {
-                    let wq = conv.weight[(o * conv.in_ch + i) * 9 + k];
-                    let acc = &mut block[q * n..(q + 1) * n];
-                    for y in 0..ohw {
-                        let base = (y * s + ky) * p + kx;
-                        for x in 0..ohw {
-                            acc[y * ohw + x] += wq * plane[base + x * s];
-                        }
-                    }
+            let a = &buf.acc[q * span..(q + 1) * span];
+            let dst = &mut out[(g * GROUP + q) * n..(g * GROUP + q + 1) * n];
+            for y in 0..ohw {
+                for x in 0..ohw {
+                    dst[y * ohw + x] = a[y * lay.pitch + x] + conv.bias[o];
                 }
             }
         }
@@ -246,10 +282,18 @@ pub fn conv3x3(
     (out_idx.len() * in_idx.len() * 9 * n) as u64
 }
 
+/// Scratch memory for the convolutions, reused across calls.
+#[derive(Default)]
+pub struct Buffers {
+    padded: Vec<f32>,
+    phases: Vec<f32>,
+    acc: Vec<f32>,
+}
+
 /// Reusable buffers for one forward pass.
 #[derive(Default)]
 struct Scratch {
-    padded: Vec<f32>,
+    conv: Buffers,
     h: Vec<f32>,
     r: Vec<f32>,
 }
@@ -273,7 +317,7 @@ pub fn forward(
         size,
         &all(3),
         &all(folded.stem.out_ch),
-        &mut sc.padded,
+        &mut sc.conv,
         &mut x,
     );
     x.iter_mut().for_each(|v| *v = v.max(0.0));
@@ -324,15 +368,8 @@ pub fn forward(
                 }
             } else {
                 let in_all = all(block.in_ch);
-                macs.compute += conv3x3(
-                    &fb.conv1,
-                    &x,
-                    hw,
-                    &in_all,
-                    &d.kept,
-                    &mut sc.padded,
-                    &mut sc.h,
-                );
+                macs.compute +=
+                    conv3x3(&fb.conv1, &x, hw, &in_all, &d.kept, &mut sc.conv, &mut sc.h);
                 for (j, plane) in sc.h.chunks_exact_mut(n_out).enumerate() {
                     let scale = d.s_c.as_ref().map_or(1.0, |s| s[d.kept[j]]);
                     plane.iter_mut().for_each(|v| *v = v.max(0.0) * scale);
@@ -344,7 +381,7 @@ pub fn forward(
                     ohw,
                     &d.kept,
                     &out_all,
-                    &mut sc.padded,
+                    &mut sc.conv,
                     &mut sc.r,
                 );
                 for (yv, rv) in y.iter_mut().zip(&sc.r) {
