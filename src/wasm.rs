@@ -62,6 +62,7 @@ impl Model {
 
     /// [`Model::classify`] on the reference path (candle's stock convolutions on sliced
     /// weights), for benchmarks: same result within 1e-4, slower.
+    #[cfg(feature = "stock-wasm")]
     #[wasm_bindgen(js_name = classifyReference)]
     pub fn classify_reference(
         &self,

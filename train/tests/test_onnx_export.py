@@ -1,0 +1,57 @@
+"""ONNX export of the static network (the browser side-by-side with ONNX Runtime Web): the graph is batch 1,
+[1,3,32,32] → [1,10], opset ≥ 13, and onnxruntime's logits equal PyTorch's static logits of the model file."""
+import pytest
+import torch
+
+pytest.importorskip("onnx", reason="onnx not installed: ONNX export test skipped")
+pytest.importorskip("onnxscript", reason="onnxscript not installed: ONNX export test skipped")
+pytest.importorskip("onnxruntime", reason="onnxruntime not installed: ONNX export test skipped")
+
+from lcnet_train import export as E  # noqa: E402
+from lcnet_train import onnx_export as O  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    ck = E.fresh_checkpoint(20, gates=True, seed=3)   # random BN statistics and gates
+    m = E.model_from_state(ck["model"], 20)
+    card = E.model_card(m, "fresh-r20", ck["data"]["mean"], ck["data"]["std"], 0.5, 0.5, {}, gates_trained=False)
+    path = tmp_path_factory.mktemp("onnx") / "fresh-r20.safetensors"
+    E.write_model(path, m, card)
+    return path, m
+
+
+def test_onnx_export_matches_pytorch(model_file, tmp_path):
+    import onnx
+
+    path, ref = model_file
+    out = tmp_path / "r20.onnx"
+    assert O.main(["--model", str(path), "--out", str(out), "--check"]) == 0
+    g = onnx.load(str(out))
+    opset = {o.domain: o.version for o in g.opset_import}[""]
+    assert opset >= 13
+    dims = lambda v: [d.dim_value for d in v.type.tensor_type.shape.dim]  # noqa: E731
+    assert [i.name for i in g.graph.input] == ["input"] and dims(g.graph.input[0]) == [1, 3, 32, 32]
+    assert [o.name for o in g.graph.output] == ["logits"] and dims(g.graph.output[0]) == [1, 10]
+    ops = [n.op_type for n in g.graph.node]
+    assert ops.count("Conv") == 19 and ("Gemm" in ops or "MatMul" in ops)
+
+    # the loader reproduces the model (weights via model.py), and static means no gate in the graph
+    m, card = O.load_model_file(path)
+    assert card["name"] == "fresh-r20"
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(m(x, mode="static"), ref(x, mode="static"))
+    assert O.max_abs_diff_onnxruntime(m, out, O.seeded_inputs(4, seed=7)) <= 1e-4
+
+
+def test_onnx_export_refuses_non_model(tmp_path, capsys):
+    from safetensors.torch import save_file
+
+    bad = tmp_path / "plain.safetensors"
+    save_file({"w": torch.zeros(2)}, str(bad))
+    assert O.main(["--model", str(bad), "--out", str(tmp_path / "x.onnx")]) == 1
+    assert "not an lcnet model file" in capsys.readouterr().err
+    assert not (tmp_path / "x.onnx").exists()
+    with pytest.raises(SystemExit):
+        O.main(["--model", str(bad), "--out", str(tmp_path / "x.onnx"), "--opset", "12"])
