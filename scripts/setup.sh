@@ -2,7 +2,8 @@
 # Installs what lcnet needs beyond Rust itself. Idempotent: each step checks first.
 #   bash scripts/setup.sh          what serving the demo needs: the wasm32 target, the wasm-bindgen CLI
 #   bash scripts/setup.sh --test   also what the tests need: Node.js/npm, Debian Chromium, the npm
-#                                  packages of tests/e2e, and the trainer's Python venv (train/.venv)
+#                                  packages of tests/e2e, the trainer's Python venv (train/.venv), and
+#                                  the nightly toolchain + cargo-fuzz for the short fuzz run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { echo "setup: $*"; }
@@ -42,5 +43,14 @@ if [ "$with_tests" = 1 ]; then
   [ -x /usr/bin/chromium ] || apt_install chromium
   python3 -c 'import venv' 2>/dev/null || apt_install python3-venv
   bash train/setup.sh
+  if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+    say "rustup toolchain install nightly (for cargo fuzz)"
+    rustup toolchain install nightly --profile minimal
+  fi
+  fuzz_version=0.13.2
+  if [ "$(cargo fuzz --version 2>/dev/null | awk '{print $2}')" != "$fuzz_version" ]; then
+    say "cargo install cargo-fuzz $fuzz_version (a few minutes, once)"
+    cargo install cargo-fuzz --version "$fuzz_version" --locked --force
+  fi
 fi
 say "ok"

@@ -28,6 +28,7 @@ fi
 step fmt cargo fmt --check
 step clippy cargo clippy --release --all-targets -- -D warnings
 step rust-tests cargo test --release
+step fuzz bash fuzz/run.sh 30
 step build-cli cargo build --release
 step build-web bash scripts/build-web.sh
 step e2e bash tests/e2e/run.sh

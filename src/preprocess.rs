@@ -41,16 +41,63 @@ pub fn to_input(
             w * h * channels
         )));
     }
+    let pixel = |x: usize, y: usize| -> [f64; 3] {
+        let o = (y * w + x) * channels;
+        let rgb = [pixels[o], pixels[o + 1], pixels[o + 2]].map(|v| v as f64 / 255.0);
+        if channels == 4 {
+            over_white(rgb, pixels[o + 3] as f64 / 255.0)
+        } else {
+            rgb
+        }
+    };
+    to_input_with(width, height, spec, pixel)
+}
+
+/// Composites a colour (components in [0, 1]) with alpha `a` over white.
+#[inline]
+pub fn over_white(rgb: [f64; 3], a: f64) -> [f64; 3] {
+    rgb.map(|v| v * a + (1.0 - a))
+}
+
+/// The pre-processing of [`to_input`] over any pixel source: `pixel(x, y)` returns the RGB
+/// value in [0, 1] (alpha already composited) of the pixel at column `x`, row `y` of the
+/// `width × height` image, and is called only with `x < width`, `y < height`. This lets the CLI
+/// pre-process a decoded image in its own pixel format (grey, 16-bit, …) without first
+/// converting a copy of it to RGBA.
+pub fn to_input_with(
+    width: u32,
+    height: u32,
+    spec: &InputSpec,
+    pixel: impl Fn(usize, usize) -> [f64; 3],
+) -> Result<Vec<f32>> {
+    if width == 0 || height == 0 {
+        return Err(Error::BadImage(format!(
+            "image is {width}×{height}: it has no pixels"
+        )));
+    }
+    if width as u64 * height as u64 > MAX_PIXELS {
+        return Err(Error::BadImage(format!(
+            "image is {width}×{height}, more than the {} megapixel limit",
+            MAX_PIXELS / (1024 * 1024)
+        )));
+    }
+    let out = spec.size;
+    if out == 0 || spec.std.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
+        return Err(Error::BadImage(format!(
+            "input size {out} with std {:?} cannot be produced",
+            spec.std
+        )));
+    }
+    let (w, h) = (width as usize, height as usize);
     let side = w.min(h);
     let (x0, y0) = ((w - side) / 2, (h - side) / 2);
-    let out = spec.size;
     let scale = side as f64 / out as f64;
     // Each output pixel averages the source square [i·scale, (i+1)·scale), pixels partly
     // inside it weighted by the covered fraction. The same weights serve both axes.
     let weights: Vec<Vec<(usize, f64)>> = (0..out)
         .map(|i| {
             let (a, b) = (i as f64 * scale, (i + 1) as f64 * scale);
-            let first = a.floor() as usize;
+            let first = (a.floor() as usize).min(side);
             let last = (b.ceil() as usize).min(side);
             (first..last)
                 .filter_map(|s| {
@@ -60,23 +107,13 @@ pub fn to_input(
                 .collect()
         })
         .collect();
-    let pixel = |x: usize, y: usize| -> [f64; 3] {
-        let o = ((y0 + y) * w + x0 + x) * channels;
-        let rgb = [pixels[o], pixels[o + 1], pixels[o + 2]].map(|v| v as f64 / 255.0);
-        if channels == 4 {
-            let a = pixels[o + 3] as f64 / 255.0;
-            rgb.map(|v| v * a + (1.0 - a))
-        } else {
-            rgb
-        }
-    };
     let mut result = vec![0f32; 3 * out * out];
     for (oy, wy) in weights.iter().enumerate() {
         for (ox, wx) in weights.iter().enumerate() {
             let mut acc = [0f64; 3];
             for &(sy, fy) in wy {
                 for &(sx, fx) in wx {
-                    let p = pixel(sx, sy);
+                    let p = pixel(x0 + sx, y0 + sy);
                     for c in 0..3 {
                         acc[c] += p[c] * fy * fx;
                     }

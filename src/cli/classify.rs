@@ -3,7 +3,6 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use lcnet::data::image_file;
-use lcnet::preprocess;
 use lcnet::Trace;
 
 #[derive(clap::Args)]
@@ -36,11 +35,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let mut rows = Vec::new();
     for path in &a.images {
         let file = path.display().to_string();
-        let result = image_file::read(path).and_then(|img| {
-            let input =
-                preprocess::to_input(&img.pixels, img.width, img.height, 4, &net.card.input)?;
-            net.classify(&input, &opts)
-        });
+        let result = image_file::read_input(path, &net.card.input)
+            .and_then(|input| net.classify(&input, &opts));
         match result {
             Ok(t) => rows.push(Row {
                 file,

@@ -2,6 +2,7 @@
 //! directory, no listings, strict Content-Security-Policy.
 
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -34,27 +35,62 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let addr = format!("{}:{}", a.host, a.port);
     let server =
         Server::http(&addr).map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
-    let server = Arc::new(server);
     eprintln!(
         "serving {} on http://{addr}/  (Ctrl-C to stop)",
         root.display()
     );
-    let workers: Vec<_> = (0..4)
-        .map(|_| {
-            let server = Arc::clone(&server);
-            let root = root.clone();
-            std::thread::spawn(move || {
-                while let Ok(req) = server.recv() {
-                    // A client that went away makes respond fail; nothing to do about it.
-                    let _ = handle(&root, req);
-                }
-            })
-        })
-        .collect();
-    for w in workers {
-        let _ = w.join();
+    // One thread per request, so that a slow or stalled client holds up only itself; past
+    // MAX_ACTIVE requests in flight, new ones get 503 at once.
+    let active = Arc::new(AtomicUsize::new(0));
+    for req in server.incoming_requests() {
+        if active.load(Ordering::SeqCst) >= MAX_ACTIVE {
+            let _ = req.respond(with_common(
+                Response::from_string("busy, try again\n").with_status_code(503),
+            ));
+            continue;
+        }
+        let slot = Slot::take(&active);
+        let root = root.clone();
+        // A client that went away makes respond fail; nothing to do about it. If no thread
+        // can be started, the request is dropped and its connection closed.
+        let _ = std::thread::Builder::new().spawn(move || {
+            let _slot = slot;
+            let _ = handle(&root, req);
+        });
     }
     Ok(())
+}
+
+/// Most requests handled at once.
+const MAX_ACTIVE: usize = 64;
+
+/// A place among the requests in flight, given back when dropped (even if the handler panics).
+struct Slot(Arc<AtomicUsize>);
+
+impl Slot {
+    fn take(active: &Arc<AtomicUsize>) -> Slot {
+        active.fetch_add(1, Ordering::SeqCst);
+        Slot(Arc::clone(active))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn with_common<R: std::io::Read>(mut r: Response<R>) -> Response<R> {
+    for h in [
+        header("Content-Security-Policy", CSP),
+        header("X-Content-Type-Options", "nosniff"),
+        header("Cache-Control", "no-cache"),
+        header("Cross-Origin-Opener-Policy", "same-origin"),
+        header("Referrer-Policy", "no-referrer"),
+    ] {
+        r.add_header(h);
+    }
+    r
 }
 
 fn header(k: &str, v: &str) -> Header {
@@ -72,6 +108,8 @@ fn mime(path: &Path) -> &'static str {
         "json" => "application/json",
         "wasm" => "application/wasm",
         "png" => "image/png",
+        "webp" => "image/webp",
+        "gif" => "image/gif",
         "jpg" | "jpeg" => "image/jpeg",
         "svg" => "image/svg+xml",
         "ico" => "image/x-icon",
@@ -118,37 +156,22 @@ fn percent_decode(s: &str) -> Option<String> {
 }
 
 fn handle(root: &Path, req: Request) -> std::io::Result<()> {
-    let common = [
-        header("Content-Security-Policy", CSP),
-        header("X-Content-Type-Options", "nosniff"),
-        header("Cache-Control", "no-cache"),
-        header("Cross-Origin-Opener-Policy", "same-origin"),
-        header("Referrer-Policy", "no-referrer"),
-    ];
     if !matches!(req.method(), Method::Get | Method::Head) {
-        let mut r = Response::from_string("method not allowed\n").with_status_code(405);
-        for h in common {
-            r.add_header(h);
-        }
-        return req.respond(r);
+        let r = Response::from_string("method not allowed\n")
+            .with_status_code(405)
+            .with_header(header("Allow", "GET, HEAD"));
+        return req.respond(with_common(r));
     }
     match resolve(root, req.url()).and_then(|p| std::fs::File::open(&p).ok().map(|f| (p, f))) {
         Some((path, file)) => {
             // A known length (no chunking) lets the page show download progress.
-            let mut r = Response::from_file(file)
+            let r = Response::from_file(file)
                 .with_header(header("Content-Type", mime(&path)))
                 .with_chunked_threshold(usize::MAX);
-            for h in common {
-                r.add_header(h);
-            }
-            req.respond(r)
+            req.respond(with_common(r))
         }
-        None => {
-            let mut r = Response::from_string("not found\n").with_status_code(404);
-            for h in common {
-                r.add_header(h);
-            }
-            req.respond(r)
-        }
+        None => req.respond(with_common(
+            Response::from_string("not found\n").with_status_code(404),
+        )),
     }
 }

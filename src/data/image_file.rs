@@ -1,19 +1,34 @@
 //! Decoding image files with bounded work and memory: a truncated file, a decompression bomb
 //! or a non-image gets an error naming the problem, never a panic or gigabytes of allocation.
+//!
+//! The order of checks: file size (before reading), format (from the first bytes, not the file
+//! name), then the header's dimensions against [`MAX_SIDE`] and [`MAX_PIXELS`] and the decoded
+//! size against [`MAX_DECODED_BYTES`] — all before a single pixel is decoded — and finally the
+//! decoder runs under [`MAX_ALLOC`]. The decoded image is pre-processed in its own pixel format
+//! (grey, RGB, RGBA, 8 or 16 bit), so no converted copy of a large image is made.
 
-use std::io::Cursor;
+use std::io::{Cursor, Read};
+use std::path::Path;
 
-use image::{ImageReader, Limits};
+use image::{ColorType, ImageDecoder, ImageFormat, ImageReader, Limits};
 
 use crate::error::{Error, Result};
-use crate::preprocess::MAX_PIXELS;
+use crate::model::InputSpec;
+use crate::preprocess::{over_white, to_input_with, MAX_PIXELS};
 
 /// Largest file read: 64 MiB.
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 /// Largest side accepted, checked from the header before decoding.
 pub const MAX_SIDE: u32 = 16_384;
-/// Largest allocation the decoder may make: 512 MiB.
+/// Largest decoded image buffer, plus for a progressive JPEG its coefficient store: 256 MiB,
+/// i.e. 64 megapixels of 8-bit RGBA (16-bit images and progressive JPEGs reach it at fewer
+/// pixels). Checked from the header before decoding.
+pub const MAX_DECODED_BYTES: u64 = 256 * 1024 * 1024;
+/// Largest allocation the decoder may make (its output buffer included): 512 MiB.
 pub const MAX_ALLOC: u64 = 512 * 1024 * 1024;
+
+/// The formats this build decodes, for messages.
+const SUPPORTED: &str = "PNG, JPEG, WebP, GIF or BMP";
 
 /// A decoded image as 8-bit RGBA.
 #[derive(Debug, Clone)]
@@ -26,54 +41,127 @@ pub struct Rgba {
     pub pixels: Vec<u8>,
 }
 
-/// Decodes PNG, JPEG, WebP, GIF (first frame) or BMP bytes.
-pub fn decode(bytes: &[u8]) -> Result<Rgba> {
-    if bytes.is_empty() {
-        return Err(Error::BadImage("the file is empty".into()));
+/// A decoded image in the decoder's own pixel format.
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    /// The format the bytes were in.
+    pub format: ImageFormat,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Pixel format of `buf`.
+    pub color: ColorType,
+    /// Interleaved samples, native-endian for 16-bit formats.
+    buf: Vec<u8>,
+}
+
+fn bad(msg: impl Into<String>) -> Error {
+    Error::BadImage(msg.into())
+}
+
+/// Names formats the decoder does not know from their first bytes, for a clearer refusal.
+fn sniff_unsupported(bytes: &[u8]) -> Option<&'static str> {
+    let head = &bytes[..bytes.len().min(512)];
+    let text = String::from_utf8_lossy(head);
+    let t = text.trim_start_matches('\u{feff}').trim_start();
+    let lower = t.to_ascii_lowercase();
+    if lower.starts_with("<svg") || (lower.starts_with("<?xml") && lower.contains("<svg")) {
+        return Some("SVG (a vector image)");
     }
-    let reader = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| Error::BadImage(e.to_string()))?;
-    if reader.format().is_none() {
-        return Err(Error::BadImage(
-            "not a recognised image format (PNG, JPEG, WebP, GIF or BMP)".into(),
-        ));
+    if lower.starts_with("<!doctype html") || lower.starts_with("<html") {
+        return Some("HTML");
     }
-    let mut limits = Limits::default();
-    limits.max_image_width = Some(MAX_SIDE);
-    limits.max_image_height = Some(MAX_SIDE);
-    limits.max_alloc = Some(MAX_ALLOC);
-    // Read the header first: the declared size decides whether decoding may start at all.
-    let (w, h) = {
-        let mut probe = ImageReader::new(Cursor::new(bytes))
-            .with_guessed_format()
-            .map_err(|e| Error::BadImage(e.to_string()))?;
-        probe.limits(limits.clone());
-        probe
-            .into_dimensions()
-            .map_err(|e| Error::BadImage(describe(&e)))?
+    if head.starts_with(b"%PDF") {
+        return Some("PDF");
+    }
+    if head.len() >= 12 && &head[4..8] == b"ftyp" {
+        let brand = &head[8..12];
+        if [b"heic", b"heix", b"hevc", b"mif1", b"msf1"]
+            .iter()
+            .any(|b| &b[..] == brand)
+        {
+            return Some("HEIC/HEIF");
+        }
+        if brand == b"avif" || brand == b"avis" {
+            return Some("AVIF");
+        }
+    }
+    if head.starts_with(&[0xFF, 0x0A]) || head.starts_with(b"\0\0\0\x0cJXL ") {
+        return Some("JPEG XL");
+    }
+    None
+}
+
+/// What the JPEG's segments say before decoding: whether an end-of-image marker follows the
+/// first scan, and for a progressive JPEG the bytes of the coefficient store its decoder keeps
+/// for the whole image (2 bytes per sample of every component, MCU-padded).
+struct JpegInfo {
+    complete: bool,
+    progressive_coefficients: u64,
+}
+
+/// Segments before the scan (an EXIF thumbnail with its own end marker among them) are skipped
+/// by their lengths; inside the entropy-coded data a 0xFF byte is always followed by 0x00 or a
+/// restart marker, so 0xFF 0xD9 there is the real end. Anything unexpected leaves the verdict
+/// to the decoder.
+fn jpeg_info(b: &[u8]) -> JpegInfo {
+    let mut info = JpegInfo {
+        complete: true,
+        progressive_coefficients: 0,
     };
-    if w == 0 || h == 0 {
-        return Err(Error::BadImage(format!(
-            "image is {w}×{h}: it has no pixels"
-        )));
+    let mut i = 2;
+    loop {
+        while b.get(i) == Some(&0xFF) && b.get(i + 1) == Some(&0xFF) {
+            i += 1;
+        }
+        let (Some(&0xFF), Some(&marker)) = (b.get(i), b.get(i + 1)) else {
+            return info;
+        };
+        if marker == 0xDA {
+            break;
+        }
+        if marker == 0xD9 {
+            return info;
+        }
+        let Some(len) = b.get(i + 2..i + 4) else {
+            info.complete = false;
+            return info;
+        };
+        let len = u16::from_be_bytes([len[0], len[1]]) as usize;
+        if marker == 0xC2 {
+            if let Some(sof) = b.get(i + 4..i + 2 + len) {
+                info.progressive_coefficients = progressive_coefficients(sof);
+            }
+        }
+        i += 2 + len;
     }
-    if w as u64 * h as u64 > MAX_PIXELS {
-        return Err(Error::BadImage(format!(
-            "image is {w}×{h} ({:.0} megapixels), over the {} megapixel limit",
-            w as f64 * h as f64 / 1e6,
-            MAX_PIXELS / (1024 * 1024)
-        )));
-    }
-    let mut reader = reader;
-    reader.limits(limits);
-    let img = reader.decode().map_err(|e| Error::BadImage(describe(&e)))?;
-    let rgba = img.to_rgba8();
-    Ok(Rgba {
-        width: rgba.width(),
-        height: rgba.height(),
-        pixels: rgba.into_raw(),
-    })
+    info.complete = b
+        .get(i..)
+        .is_some_and(|scan| scan.windows(2).any(|w| w == [0xFF, 0xD9]));
+    info
+}
+
+/// Coefficient bytes of a progressive frame from its SOF2 body.
+fn progressive_coefficients(sof: &[u8]) -> u64 {
+    let (Some(h), Some(w), Some(&n)) = (sof.get(1..3), sof.get(3..5), sof.get(5)) else {
+        return 0;
+    };
+    let (h, w) = (
+        u16::from_be_bytes([h[0], h[1]]) as u64,
+        u16::from_be_bytes([w[0], w[1]]) as u64,
+    );
+    let comps: Vec<(u64, u64)> = (0..n as usize)
+        .filter_map(|c| sof.get(6 + 3 * c + 1))
+        .map(|&hv| (((hv >> 4) as u64).max(1), ((hv & 15) as u64).max(1)))
+        .collect();
+    let hmax = comps.iter().map(|c| c.0).max().unwrap_or(1);
+    let vmax = comps.iter().map(|c| c.1).max().unwrap_or(1);
+    let (mcu_x, mcu_y) = (w.div_ceil(8 * hmax), h.div_ceil(8 * vmax));
+    comps
+        .iter()
+        .map(|&(ch, cv)| mcu_x * ch * 8 * mcu_y * cv * 8 * 2)
+        .sum()
 }
 
 fn describe(e: &image::ImageError) -> String {
@@ -82,29 +170,277 @@ fn describe(e: &image::ImageError) -> String {
         E::Limits(l) => format!("image exceeds the decoder's limits ({l})"),
         E::Unsupported(u) => format!("unsupported image: {u}"),
         E::Decoding(d) => format!("corrupt or truncated image: {d}"),
+        E::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            "truncated image: the file ends before the image data does".into()
+        }
+        E::IoError(io) => format!("corrupt or truncated image: {io}"),
+        E::Parameter(p) => format!("corrupt image: {p}"),
         other => other.to_string(),
     }
 }
 
-/// Reads a file with a size cap, then decodes it.
-pub fn read(path: &std::path::Path) -> Result<Rgba> {
-    let meta =
-        std::fs::metadata(path).map_err(|e| Error::BadImage(format!("{}: {e}", path.display())))?;
+/// Decodes PNG, JPEG, WebP, GIF (first frame) or BMP bytes in their own pixel format, refusing
+/// what is over the limits before decoding.
+pub fn decode_native(bytes: &[u8]) -> Result<Decoded> {
+    if bytes.is_empty() {
+        return Err(bad("the file is empty"));
+    }
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(bad(format!(
+            "{} MB of data, over the {} MB limit",
+            bytes.len() / 1_000_000,
+            MAX_FILE_BYTES / (1024 * 1024)
+        )));
+    }
+    let mut reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| bad(e.to_string()))?;
+    let Some(format) = reader.format() else {
+        return Err(bad(match sniff_unsupported(bytes) {
+            Some(kind) => format!("{kind} is not supported: use {SUPPORTED}"),
+            None => format!("not a recognised image format ({SUPPORTED})"),
+        }));
+    };
+    if !matches!(
+        format,
+        ImageFormat::Png
+            | ImageFormat::Jpeg
+            | ImageFormat::WebP
+            | ImageFormat::Gif
+            | ImageFormat::Bmp
+    ) {
+        return Err(bad(format!(
+            "{} is not supported: use {SUPPORTED}",
+            format
+                .extensions_str()
+                .first()
+                .map_or_else(|| format!("{format:?}"), |e| e.to_ascii_uppercase())
+        )));
+    }
+    let mut working = 0;
+    if format == ImageFormat::Jpeg {
+        let info = jpeg_info(bytes);
+        if !info.complete {
+            // The JPEG decoder pads a cut-off scan with grey rather than failing.
+            return Err(bad(
+                "truncated JPEG: the file ends before the image data does (no end-of-image marker)",
+            ));
+        }
+        working = info.progressive_coefficients;
+    }
+    // The header is read with only the allocation limit, so that the size checks below, not the
+    // decoder's, produce the message; the full limits are set before any pixel is decoded.
+    let mut header_limits = Limits::default();
+    header_limits.max_alloc = Some(MAX_ALLOC);
+    reader.limits(header_limits);
+    let mut decoder = reader.into_decoder().map_err(|e| bad(describe(&e)))?;
+    let (w, h) = decoder.dimensions();
+    let color = decoder.color_type();
+    if w == 0 || h == 0 {
+        return Err(bad(format!("image is {w}×{h}: it has no pixels")));
+    }
+    let pixels = w as u64 * h as u64;
+    if pixels > MAX_PIXELS {
+        return Err(bad(format!(
+            "image is {w}×{h} ({:.0} megapixels), over the {} megapixel limit",
+            pixels as f64 / 1e6,
+            MAX_PIXELS / (1024 * 1024)
+        )));
+    }
+    if w > MAX_SIDE || h > MAX_SIDE {
+        return Err(bad(format!(
+            "image is {w}×{h}, a side over the {MAX_SIDE} pixel limit"
+        )));
+    }
+    let total = decoder.total_bytes();
+    if total.saturating_add(working) > MAX_DECODED_BYTES {
+        let what = if working > 0 {
+            "progressive JPEG"
+        } else {
+            "image"
+        };
+        return Err(bad(format!(
+            "a {w}×{h} {color:?} {what} needs {} MiB to decode, over the {} MiB limit",
+            (total + working).div_ceil(1024 * 1024),
+            MAX_DECODED_BYTES / (1024 * 1024)
+        )));
+    }
+    if total != pixels * color.bytes_per_pixel() as u64 {
+        return Err(bad(format!(
+            "the decoder reports {total} bytes for a {w}×{h} {color:?} image"
+        )));
+    }
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_ALLOC - total);
+    decoder.set_limits(limits).map_err(|e| bad(describe(&e)))?;
+    let mut buf = vec![0u8; total as usize];
+    decoder
+        .read_image(&mut buf)
+        .map_err(|e| bad(describe(&e)))?;
+    Ok(Decoded {
+        format,
+        width: w,
+        height: h,
+        color,
+        buf,
+    })
+}
+
+impl Decoded {
+    /// Pre-processes the image into the network's input (see [`crate::preprocess::to_input`]).
+    /// Every pixel format gives exactly what converting to 8-bit RGBA first would give.
+    pub fn to_input(&self, spec: &InputSpec) -> Result<Vec<f32>> {
+        let (w, h, b) = (self.width, self.height, &self.buf[..]);
+        let row = w as usize;
+        let u8s = |i: usize| b[i] as f64 / 255.0;
+        // 16 → 8 bit exactly as `image` converts (round to nearest).
+        let u16s = |i: usize| {
+            let v = u16::from_ne_bytes([b[2 * i], b[2 * i + 1]]) as u32;
+            ((v + 128) / 257) as f64 / 255.0
+        };
+        match self.color {
+            ColorType::L8 => to_input_with(w, h, spec, |x, y| [u8s(y * row + x); 3]),
+            ColorType::La8 => to_input_with(w, h, spec, |x, y| {
+                let o = (y * row + x) * 2;
+                over_white([u8s(o); 3], u8s(o + 1))
+            }),
+            ColorType::Rgb8 => to_input_with(w, h, spec, |x, y| {
+                let o = (y * row + x) * 3;
+                [u8s(o), u8s(o + 1), u8s(o + 2)]
+            }),
+            ColorType::Rgba8 => to_input_with(w, h, spec, |x, y| {
+                let o = (y * row + x) * 4;
+                over_white([u8s(o), u8s(o + 1), u8s(o + 2)], u8s(o + 3))
+            }),
+            ColorType::L16 => to_input_with(w, h, spec, |x, y| [u16s(y * row + x); 3]),
+            ColorType::La16 => to_input_with(w, h, spec, |x, y| {
+                let o = (y * row + x) * 2;
+                over_white([u16s(o); 3], u16s(o + 1))
+            }),
+            ColorType::Rgb16 => to_input_with(w, h, spec, |x, y| {
+                let o = (y * row + x) * 3;
+                [u16s(o), u16s(o + 1), u16s(o + 2)]
+            }),
+            ColorType::Rgba16 => to_input_with(w, h, spec, |x, y| {
+                let o = (y * row + x) * 4;
+                over_white([u16s(o), u16s(o + 1), u16s(o + 2)], u16s(o + 3))
+            }),
+            _ => {
+                let rgba = self.to_rgba()?;
+                crate::preprocess::to_input(&rgba.pixels, w, h, 4, spec)
+            }
+        }
+    }
+
+    /// Converts to 8-bit RGBA.
+    pub fn to_rgba(&self) -> Result<Rgba> {
+        let (w, h) = (self.width, self.height);
+        let n = self.buf.len();
+        let unexpected = || bad(format!("{n} bytes of {:?} for a {w}×{h} image", self.color));
+        let img: image::DynamicImage = match self.color {
+            ColorType::L8 => image::GrayImage::from_raw(w, h, self.buf.clone())
+                .ok_or_else(unexpected)?
+                .into(),
+            ColorType::La8 => image::GrayAlphaImage::from_raw(w, h, self.buf.clone())
+                .ok_or_else(unexpected)?
+                .into(),
+            ColorType::Rgb8 => image::RgbImage::from_raw(w, h, self.buf.clone())
+                .ok_or_else(unexpected)?
+                .into(),
+            ColorType::Rgba8 => {
+                return image::RgbaImage::from_raw(w, h, self.buf.clone())
+                    .ok_or_else(unexpected)
+                    .map(|i| Rgba {
+                        width: w,
+                        height: h,
+                        pixels: i.into_raw(),
+                    })
+            }
+            _ => {
+                let px: Vec<u16> = self
+                    .buf
+                    .chunks_exact(2)
+                    .map(|c| u16::from_ne_bytes([c[0], c[1]]))
+                    .collect();
+                match self.color {
+                    ColorType::L16 => image::ImageBuffer::<image::Luma<u16>, _>::from_raw(w, h, px)
+                        .ok_or_else(unexpected)?
+                        .into(),
+                    ColorType::La16 => {
+                        image::ImageBuffer::<image::LumaA<u16>, _>::from_raw(w, h, px)
+                            .ok_or_else(unexpected)?
+                            .into()
+                    }
+                    ColorType::Rgb16 => {
+                        image::ImageBuffer::<image::Rgb<u16>, _>::from_raw(w, h, px)
+                            .ok_or_else(unexpected)?
+                            .into()
+                    }
+                    ColorType::Rgba16 => {
+                        image::ImageBuffer::<image::Rgba<u16>, _>::from_raw(w, h, px)
+                            .ok_or_else(unexpected)?
+                            .into()
+                    }
+                    other => return Err(bad(format!("unsupported pixel format {other:?}"))),
+                }
+            }
+        };
+        let rgba = img.to_rgba8();
+        Ok(Rgba {
+            width: rgba.width(),
+            height: rgba.height(),
+            pixels: rgba.into_raw(),
+        })
+    }
+}
+
+/// Decodes PNG, JPEG, WebP, GIF (first frame) or BMP bytes to 8-bit RGBA.
+pub fn decode(bytes: &[u8]) -> Result<Rgba> {
+    decode_native(bytes)?.to_rgba()
+}
+
+/// Bytes → the network's input: bounded decoding, then pre-processing without a converted copy.
+pub fn decode_input(bytes: &[u8], spec: &InputSpec) -> Result<Vec<f32>> {
+    decode_native(bytes)?.to_input(spec)
+}
+
+fn with_path(path: &Path, e: Error) -> Error {
+    match e {
+        Error::BadImage(m) => bad(format!("{}: {m}", path.display())),
+        other => other,
+    }
+}
+
+/// Reads a file with a size cap.
+fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    let meta = std::fs::metadata(path).map_err(|e| bad(format!("{}: {e}", path.display())))?;
     if !meta.is_file() {
-        return Err(Error::BadImage(format!("{}: not a file", path.display())));
+        return Err(bad(format!("{}: not a file", path.display())));
     }
     if meta.len() > MAX_FILE_BYTES {
-        return Err(Error::BadImage(format!(
+        return Err(bad(format!(
             "{}: {} MB, over the {} MB limit",
             path.display(),
             meta.len() / 1_000_000,
             MAX_FILE_BYTES / (1024 * 1024)
         )));
     }
-    let bytes =
-        std::fs::read(path).map_err(|e| Error::BadImage(format!("{}: {e}", path.display())))?;
-    decode(&bytes).map_err(|e| match e {
-        Error::BadImage(m) => Error::BadImage(format!("{}: {m}", path.display())),
-        other => other,
-    })
+    // The cap holds even if the file grows between the check and the read.
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| bad(format!("{}: {e}", path.display())))?;
+    Ok(bytes)
+}
+
+/// Reads a file with a size cap, then decodes it to 8-bit RGBA.
+pub fn read(path: &Path) -> Result<Rgba> {
+    decode(&read_bytes(path)?).map_err(|e| with_path(path, e))
+}
+
+/// Reads a file with a size cap, decodes it and pre-processes it into the network's input.
+pub fn read_input(path: &Path, spec: &InputSpec) -> Result<Vec<f32>> {
+    decode_input(&read_bytes(path)?, spec).map_err(|e| with_path(path, e))
 }

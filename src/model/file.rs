@@ -105,16 +105,22 @@ pub fn import_state_dict(
         return Err(Error::MissingTensor("layer1.0.conv1.weight".into()));
     }
     let mut card = ModelCard::static_cifar10(name, n, mean, std);
-    if let Some(w) = tensors.get("conv1.weight") {
-        card.arch.widths[0] = w.shape()[0];
+    // The leading dimension of a tensor, if it has one (a scalar in its place is refused by
+    // the shape check in `build`).
+    let rows = |name: &str| tensors.get(name).and_then(|w| w.shape().first().copied());
+    if let Some(c) = rows("conv1.weight") {
+        card.arch.widths[0] = c;
     }
     for s in 1..3 {
-        if let Some(w) = tensors.get(&format!("layer{}.0.conv1.weight", s + 1)) {
-            card.arch.widths[s] = w.shape()[0];
+        if let Some(c) = rows(&format!("layer{}.0.conv1.weight", s + 1)) {
+            card.arch.widths[s] = c;
         }
     }
-    if let Some(w) = tensors.get("linear.weight") {
-        card.arch.num_classes = w.shape()[0];
+    if let Some(k) = rows("linear.weight") {
+        card.arch.num_classes = k;
+        // A zero-sized `linear.weight` can claim any number of rows: check the count before
+        // naming the classes.
+        card.arch.validate()?;
         if card.arch.num_classes != 10 {
             card.classes = (0..card.arch.num_classes)
                 .map(|i| format!("class {i}"))

@@ -1,0 +1,357 @@
+//! `lcnet serve`, started on a free port over a scratch directory: loopback only, no way out of
+//! the served tree, no listings, the right MIME types and CSP, concurrent and broken clients.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const SECRET: &str = "top secret: outside the served tree";
+
+/// A running `lcnet serve`, killed when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn start(root: &Path, extra: &[&str]) -> Server {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_lcnet"))
+            .args(["serve", "--port", &port.to_string(), "--dir"])
+            .arg(root)
+            .args(extra)
+            .env_remove("PORT")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let server = Server { child, port };
+        let t = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                t.elapsed() < Duration::from_secs(20),
+                "server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    fn alive(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+}
+
+/// A response: status, lower-cased headers, body.
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Sends `request_line` as written (no normalisation of the path) and reads the whole reply.
+fn raw(port: u16, method: &str, target: &str) -> Reply {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(
+        s,
+        "{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).unwrap();
+    let split = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a complete header");
+    let head = String::from_utf8_lossy(&buf[..split]).to_string();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    Reply {
+        status,
+        headers,
+        body: buf[split + 4..].to_vec(),
+    }
+}
+
+fn get(port: u16, target: &str) -> Reply {
+    raw(port, "GET", target)
+}
+
+/// A served tree with a secret next to it and symbolic links pointing out.
+fn tree(name: &str) -> (PathBuf, PathBuf) {
+    let dir = common::scratch(name);
+    std::fs::write(dir.join("secret.txt"), SECRET).unwrap();
+    let root = dir.join("www");
+    std::fs::create_dir_all(root.join("sub/inner")).unwrap();
+    std::fs::create_dir_all(root.join("docs")).unwrap();
+    std::fs::write(root.join("index.html"), "<!doctype html><p>demo</p>").unwrap();
+    std::fs::write(root.join("app.js"), "export const a = 1;").unwrap();
+    std::fs::write(root.join("worker.mjs"), "self.onmessage = () => {};").unwrap();
+    std::fs::write(root.join("style.css"), "p{}").unwrap();
+    std::fs::write(root.join("sub/inner/file.txt"), "inner").unwrap();
+    std::fs::write(root.join("docs/index.html"), "docs").unwrap();
+    // A "wasm module" of 3 MB, big enough that a response takes many writes.
+    let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+    wasm.extend((0..3_000_000u32).map(|i| (i * 7 % 251) as u8));
+    std::fs::write(root.join("lcnet_bg.wasm"), &wasm).unwrap();
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(dir.join("secret.txt"), root.join("link.txt")).unwrap();
+        std::os::unix::fs::symlink(&dir, root.join("up")).unwrap();
+    }
+    (root, dir)
+}
+
+#[test]
+fn serves_the_tree_with_types_and_csp() {
+    let (root, _dir) = tree("server_types");
+    let srv = Server::start(&root, &[]);
+    let p = srv.port;
+    let index = get(p, "/");
+    assert_eq!(index.status, 200);
+    assert_eq!(
+        index.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert_eq!(index.body, b"<!doctype html><p>demo</p>");
+    let csp = index.header("content-security-policy").expect("CSP");
+    assert!(csp.contains("default-src 'self'"), "{csp}");
+    assert!(
+        csp.contains("script-src 'self' 'wasm-unsafe-eval'"),
+        "{csp}"
+    );
+    assert!(
+        !csp.contains('*') && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert_eq!(index.header("x-content-type-options"), Some("nosniff"));
+    for (path, mime) in [
+        ("/app.js", "text/javascript; charset=utf-8"),
+        ("/worker.mjs", "text/javascript; charset=utf-8"),
+        ("/style.css", "text/css; charset=utf-8"),
+        ("/lcnet_bg.wasm", "application/wasm"),
+        ("/index.html?v=2#x", "text/html; charset=utf-8"),
+        ("/docs/", "text/html; charset=utf-8"),
+        ("/sub/inner/file.txt", "text/plain; charset=utf-8"),
+    ] {
+        let r = get(p, path);
+        assert_eq!(r.status, 200, "{path}");
+        assert_eq!(r.header("content-type"), Some(mime), "{path}");
+        assert!(r.header("content-security-policy").is_some(), "{path}");
+    }
+    let wasm = get(p, "/lcnet_bg.wasm");
+    assert_eq!(
+        wasm.body,
+        std::fs::read(root.join("lcnet_bg.wasm")).unwrap()
+    );
+    assert_eq!(
+        wasm.header("content-length"),
+        Some(wasm.body.len().to_string().as_str())
+    );
+    let head = raw(p, "HEAD", "/lcnet_bg.wasm");
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
+    assert_eq!(raw(p, "POST", "/").status, 405);
+    assert_eq!(raw(p, "DELETE", "/app.js").status, 405);
+    assert_eq!(get(p, "/nope.js").status, 404);
+}
+
+#[test]
+fn nothing_outside_the_tree_and_no_listings() {
+    let (root, _dir) = tree("server_traversal");
+    let mut srv = Server::start(&root, &[]);
+    let p = srv.port;
+    let attempts = [
+        "/../secret.txt",
+        "/../../../../../../etc/passwd",
+        "/sub/../../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/%2E%2E/secret.txt",
+        "/.%2e/secret.txt",
+        "/%2e%2e%2fsecret.txt",
+        "/..%2fsecret.txt",
+        "/sub%2f..%2f..%2fsecret.txt",
+        "/%252e%252e/secret.txt",
+        "/..%5csecret.txt",
+        "/..\\secret.txt",
+        "//etc/passwd",
+        "/%2fetc%2fpasswd",
+        "/etc/passwd",
+        "/secret.txt%00.html",
+        "/%c0%ae%c0%ae/secret.txt",
+        "/%",
+        "/%zz",
+        "http://127.0.0.1/../secret.txt",
+        "../secret.txt",
+        "*",
+        "/link.txt",
+        "/up/secret.txt",
+        "/up/www/../secret.txt",
+    ];
+    for a in attempts {
+        let r = get(p, a);
+        assert!(r.status >= 400, "{a}: {}", r.status);
+        assert!(!String::from_utf8_lossy(&r.body).contains("secret"), "{a}");
+        assert!(!String::from_utf8_lossy(&r.body).contains("root:"), "{a}");
+    }
+    // Directories without an index are not listed.
+    for d in ["/sub/", "/sub", "/sub/inner/"] {
+        let r = get(p, d);
+        assert_eq!(r.status, 404, "{d}");
+        assert!(
+            !String::from_utf8_lossy(&r.body).contains("file.txt"),
+            "{d}"
+        );
+    }
+    assert!(srv.alive());
+}
+
+#[test]
+fn binds_loopback_only_by_default() {
+    let (root, _dir) = tree("server_bind");
+    let mut srv = Server::start(&root, &[]);
+    let port = srv.port;
+    // The listening socket's local address, from the kernel's table.
+    if let Ok(table) = std::fs::read_to_string("/proc/net/tcp") {
+        let want = format!(":{port:04X}");
+        let listening: Vec<&str> = table
+            .lines()
+            .skip(1)
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                (f.len() > 3 && f[1].ends_with(&want) && f[3] == "0A").then_some(f[1])
+            })
+            .collect();
+        assert_eq!(listening, [format!("0100007F{want}")], "{listening:?}");
+        let v6 = std::fs::read_to_string("/proc/net/tcp6").unwrap_or_default();
+        assert!(
+            !v6.lines().any(|l| l.contains(&want) && l.contains(" 0A ")),
+            "also listening on IPv6"
+        );
+    } else {
+        eprintln!("SKIP: /proc/net/tcp unavailable; bind address not checked");
+    }
+    let _ = srv.child.kill();
+    let mut err = String::new();
+    srv.child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(err.contains(&format!("http://127.0.0.1:{port}/")), "{err}");
+}
+
+#[test]
+fn concurrent_clients_all_get_whole_files() {
+    let (root, _dir) = tree("server_concurrent");
+    let mut srv = Server::start(&root, &[]);
+    let p = srv.port;
+    let want = std::fs::read(root.join("lcnet_bg.wasm")).unwrap();
+    let threads: Vec<_> = (0..20)
+        .map(|i| {
+            let want = want.clone();
+            std::thread::spawn(move || {
+                for j in 0..5 {
+                    if (i + j) % 2 == 0 {
+                        let r = get(p, "/lcnet_bg.wasm");
+                        assert_eq!(r.status, 200);
+                        assert!(r.body == want, "a truncated or mixed body");
+                    } else {
+                        assert_eq!(get(p, "/app.js").body, b"export const a = 1;");
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert!(srv.alive());
+}
+
+#[test]
+fn clients_that_vanish_or_stall_do_not_stop_the_server() {
+    let (root, _dir) = tree("server_disconnect");
+    let mut srv = Server::start(&root, &[]);
+    let p = srv.port;
+    // Clients that read a little of a large file and hang up, more of them than any pool.
+    for _ in 0..12 {
+        let mut s = TcpStream::connect(("127.0.0.1", p)).unwrap();
+        write!(s, "GET /lcnet_bg.wasm HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let mut some = [0u8; 1000];
+        s.read_exact(&mut some).unwrap();
+        drop(s);
+    }
+    // Clients that send half a request, and clients that ask and never read.
+    let mut held = Vec::new();
+    for i in 0..8 {
+        let mut s = TcpStream::connect(("127.0.0.1", p)).unwrap();
+        if i % 2 == 0 {
+            write!(s, "GET /lcnet_bg.wasm HT").unwrap();
+        } else {
+            write!(s, "GET /lcnet_bg.wasm HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        }
+        held.push(s);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let t = Instant::now();
+    for _ in 0..5 {
+        let r = get(p, "/index.html");
+        assert_eq!(r.status, 200);
+    }
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    drop(held);
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(srv.alive(), "the server exited");
+    assert_eq!(get(p, "/lcnet_bg.wasm").body.len(), 3_000_008);
+}
+
+#[test]
+fn a_missing_directory_is_one_clear_error() {
+    let dir = common::scratch("server_missing");
+    let out = Command::new(env!("CARGO_BIN_EXE_lcnet"))
+        .args(["serve", "--port", "0", "--dir"])
+        .arg(dir.join("nope"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no such directory"), "{err}");
+}
