@@ -44,6 +44,9 @@ DEFAULTS = dict(
     label_smoothing=0.1,
     schedule="onecycle",         # "onecycle" (linear warm-up, cosine down) or "cosine" (optional warm-up)
     warmup_frac=0.15,            # fraction of all steps spent warming up
+    # Re-planned runs: [{"until_epoch": E, "epochs": N}, ...] means the schedule of epochs < E was computed for an
+    # N-epoch run (what a run that was shortened part-way really did); later epochs follow `epochs`.
+    schedule_plan=[],
     div_factor=25.0,             # onecycle: start lr = lr / div_factor
     final_div_factor=1e4,        # onecycle: final lr = start lr / final_div_factor
     seed=0,
@@ -97,6 +100,14 @@ def load_config(name_or_path: str | None, overrides: list[str] = ()) -> dict:
         except json.JSONDecodeError:
             cfg[k] = v
     return cfg
+
+
+def planned_epochs(cfg: dict, epoch: int) -> int:
+    """Run length (epochs) the lr schedule assumed while training epoch `epoch` (0-based)."""
+    for seg in sorted(cfg.get("schedule_plan") or [], key=lambda s: s["until_epoch"]):
+        if epoch < seg["until_epoch"]:
+            return int(seg["epochs"])
+    return int(cfg["epochs"])
 
 
 def lr_factor(cfg: dict, step: int, total: int) -> float:
@@ -313,6 +324,15 @@ def main(argv=None) -> int:
         changed = {k: (ck["config"].get(k, DEFAULTS.get(k)), cfg.get(k, DEFAULTS.get(k)))
                    for k in (set(cfg) | set(ck["config"])) - RESUME_MAY_CHANGE
                    if ck["config"].get(k, DEFAULTS.get(k)) != cfg.get(k, DEFAULTS.get(k))}
+        # A re-plan (shorter or longer run) is accepted only when the new plan reproduces every epoch already
+        # trained, so the config alone still says exactly what the run did.
+        if changed and set(changed) <= {"epochs", "schedule_plan"}:
+            old = {**DEFAULTS, **ck["config"]}
+            new = {**DEFAULTS, **cfg}
+            if all(planned_epochs(old, e) == planned_epochs(new, e) for e in range(ck["epoch"] + (1 if ck["step"] else 0))) \
+                    and new["epochs"] > ck["epoch"]:
+                log(f"{run}: re-planned at epoch {ck['epoch']}: {changed}")
+                changed = {}
         if changed:
             raise SystemExit(f"{ckpt_path}: config differs from the checkpoint's (old, new): {changed}")
         if ck.get("done"):
@@ -396,7 +416,7 @@ def main(argv=None) -> int:
         steps_run = 0
         while step < steps_per_epoch:
             gstep = epoch * steps_per_epoch + step
-            f = lr_factor(cfg, gstep, total_steps)
+            f = lr_factor(cfg, gstep, steps_per_epoch * planned_epochs(cfg, epoch))
             for g in opt.param_groups:
                 g["lr"] = g["base_lr"] * f
             idx = perm[step * bs:(step + 1) * bs]

@@ -12,7 +12,7 @@ from conftest import TRAIN
 from lcnet_train import train as T
 
 TINY = ["--set", "epochs=2", "--set", "batch_size=32", "--set", "lr=0.05", "--set", "warmup_frac=0.1",
-        "--set", "eval_batch=100", "--set", "label_smoothing=0.0", "--no-progress"]
+        "--set", "eval_batch=100", "--set", "label_smoothing=0.0", "--set", "schedule_plan=[]", "--no-progress"]
 
 
 def _run(tmp, data, run, *extra, config="r20_backbone"):
@@ -61,6 +61,24 @@ def test_gates_phase(tmp_path, bin_data):
     rec = ck["history"][-1]
     assert {"acc_hard", "macs_frac_hard", "block_exec_rate"} <= set(rec)
     assert ck["phases"][0]["run"] == "bb" and ck["phases"][0]["epochs"] == 2
+
+
+def test_replan_keeps_the_trained_epochs(tmp_path, bin_data):
+    # 4-epoch plan, stopped after epoch 2, re-planned to 3 epochs: accepted only with a schedule_plan that
+    # says epochs 0-1 followed the 4-epoch schedule; the lr of epoch 3 then follows the 3-epoch one.
+    assert _run(tmp_path, bin_data, "rp", "--set", "epochs=4", "--max-steps", "20") == 0
+    with pytest.raises(SystemExit):
+        _run(tmp_path, bin_data, "rp", "--resume", "--set", "epochs=3")
+    with pytest.raises(SystemExit):
+        _run(tmp_path, bin_data, "rp", "--resume", "--set", "epochs=3",
+             "--set", 'schedule_plan=[{"until_epoch": 1, "epochs": 4}]')
+    assert _run(tmp_path, bin_data, "rp", "--resume", "--set", "epochs=3",
+                "--set", 'schedule_plan=[{"until_epoch": 2, "epochs": 4}]') == 0
+    ck = _ck(tmp_path, "rp")
+    assert ck["done"] and ck["epoch"] == 3
+    cfg = ck["config"]
+    assert [T.planned_epochs(cfg, e) for e in range(3)] == [4, 4, 3]
+    assert ck["history"][-1]["lr"] == pytest.approx(cfg["lr"] * T.lr_factor(cfg, 29, 30), rel=1e-6)
 
 
 def test_lr_schedules():
