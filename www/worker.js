@@ -3,12 +3,14 @@
 //   {id, type: "init"}                                  → {id, ok, result: {}}
 //   {id, type: "load", url [, size] | bytes}            → {id, ok, result: {info}}
 //   {id, type: "classify", rgba, width, height, options}→ {id, ok, result: {trace, preview}}
+//   {id, type: "memory"}                                → {id, ok, result: {wasmBytes}}
 //   failure of any of them                              → {id, ok: false, error: "message"}
 // Requests are handled one at a time, in the order they arrive.
 // While fetching, the worker also posts {id, type: "progress", what, loaded, total}.
 import init, { Model } from './pkg/lcnet.js';
 
 let wasmReady = null;
+let wasmMemory = null;   // the module's linear memory: it only grows, so its size is the high-water mark
 let model = null;
 
 async function fetchBytes(url, id, what, expected = 0) {
@@ -38,6 +40,7 @@ function ensureWasm(id) {
     const url = new URL('./pkg/lcnet_bg.wasm', import.meta.url);
     wasmReady = fetchBytes(url, id, 'WebAssembly module')
       .then((bytes) => init({ module_or_path: bytes }))
+      .then((exports) => { wasmMemory = exports.memory; })
       .catch((e) => { wasmReady = null; throw e; });
   }
   return wasmReady;
@@ -65,6 +68,11 @@ const handlers = {
     const trace = model.classify(rgba, msg.width, msg.height, msg.options ?? {});
     const preview = model.preview(rgba, msg.width, msg.height);
     return { result: { trace, preview }, transfer: [preview.buffer] };
+  },
+  // For the memory test (tests/e2e/worker_memory.mjs); gc() exists only under --js-flags=--expose-gc.
+  async memory() {
+    if (typeof globalThis.gc === 'function') globalThis.gc();
+    return { wasmBytes: wasmMemory ? wasmMemory.buffer.byteLength : 0 };
   },
 };
 

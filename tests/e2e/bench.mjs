@@ -23,6 +23,7 @@ import { extname, join, normalize, resolve, sep } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 import {
+  ARGS, CHROMIUM,
   artifacts, cliInfo, encodePng, here, makeImage, need, pickModel, root, withRandomGates, writePng,
 } from './lib.mjs';
 
@@ -31,9 +32,6 @@ process.on('uncaughtException', (e) => {
   process.exit(1);
 });
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 // The same policy as `lcnet serve` (src/cli/serve.rs): both runtimes must work under it.
 const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; "
   + "img-src 'self' blob: data:; style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; "

@@ -1,15 +1,20 @@
 // Helpers shared by the end-to-end tests: paths, a tiny PNG encoder, deterministic test
 // images, the native CLI, and a random-gates variant of a model file.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createServer } from 'node:net';
 import { deflateSync } from 'node:zlib';
 
 export const here = dirname(fileURLToPath(import.meta.url));
 export const root = resolve(here, '..', '..');
 export const cli = join(root, 'target', 'release', 'lcnet');
 export const artifacts = join(here, 'artifacts');
+/** Debian's Chromium (scripts/setup.sh installs it) and the flags every browser test uses. */
+export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+export const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 export function need(path, hint) {
   if (!existsSync(path)) throw new Error(`${path} is missing: ${hint}`);
@@ -204,4 +209,29 @@ export function withCard(path, out, mutate) {
 export function cliInfo(model) {
   need(cli, 'build it with `cargo build --release`');
   return JSON.parse(execFileSync(cli, ['info', '--json', model], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+function freePort() {
+  return new Promise((resolve_, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve_(port)); });
+  });
+}
+
+/** Starts `lcnet serve` on www/ at a free local port; returns the process and the base URL. */
+export async function startServer() {
+  const port = await freePort();
+  const proc = spawn(cli, ['serve', '--dir', join(root, 'www'), '--port', String(port), '--host', '127.0.0.1'],
+    { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  proc.stderr.on('data', (d) => { stderr += d; });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    if (proc.exitCode !== null) throw new Error(`lcnet serve exited (${proc.exitCode}): ${stderr}`);
+    try { if ((await fetch(`${base}/`)).ok) return { proc, base }; } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  proc.kill();
+  throw new Error(`lcnet serve did not answer on ${base}: ${stderr}`);
 }

@@ -7,13 +7,14 @@
 // good one (with an accuracy–MACs curve, and a deeper R56) is used; phone width; no
 // WebAssembly; and no request leaves the page's origin. Screenshots: tests/e2e/artifacts/.
 // Run: node tests/e2e/page.mjs   (needs www/pkg + www/models from scripts/build-web.sh and target/release/lcnet)
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 import {
-  artifacts, cli, cliClassify, cliInfo, makeImage, need, readCard, root, withCard, withRandomGates, writePng,
+  ARGS, CHROMIUM,
+  artifacts, cli, cliClassify, cliInfo, makeImage, need, readCard, root, startServer, withCard, withRandomGates,
+  writePng,
 } from './lib.mjs';
 
 process.on('uncaughtException', (e) => {
@@ -21,9 +22,6 @@ process.on('uncaughtException', (e) => {
   process.exit(1);
 });
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const TIMEOUT = 60_000;
 const SHARED = resolve(process.env.LCNET_SHARED ?? join(root, '..', 'shared'));
 
@@ -42,30 +40,6 @@ const checks = [];
 function check(name, ok, detail = '') {
   checks.push({ name, ok: !!ok, detail });
   console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? ` — ${detail}` : ''}`);
-}
-
-function freePort() {
-  return new Promise((resolve_, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve_(port)); });
-  });
-}
-
-async function startServer() {
-  const port = await freePort();
-  const proc = spawn(cli, ['serve', '--dir', join(root, 'www'), '--port', String(port), '--host', '127.0.0.1'],
-    { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  proc.stderr.on('data', (d) => { stderr += d; });
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    if (proc.exitCode !== null) throw new Error(`lcnet serve exited (${proc.exitCode}): ${stderr}`);
-    try { if ((await fetch(`${base}/`)).ok) return { proc, base }; } catch { /* not yet */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  proc.kill();
-  throw new Error(`lcnet serve did not answer on ${base}: ${stderr}`);
 }
 
 const text = async (page, sel) => (await page.locator(sel).textContent()).trim();
