@@ -41,6 +41,7 @@ fi
 if [ "$with_tests" = 1 ]; then
   command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
   [ -x /usr/bin/chromium ] || apt_install chromium
+  [ -x /usr/bin/time ] || apt_install time   # peak-RSS check of the robustness tests
   python3 -c 'import venv' 2>/dev/null || apt_install python3-venv
   bash train/setup.sh
   if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
