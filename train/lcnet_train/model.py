@@ -219,12 +219,24 @@ def trace_of(model: ResNetCifar, infos: list[dict], mode: str, tau_l: float, tau
     return Trace(torch.stack(s_ls, 1), torch.stack(exes, 1), torch.stack(kepts, 1), macs, s_cs)
 
 
-def soft_macs(model: ResNetCifar, infos: list[dict]) -> torch.Tensor:
-    """Differentiable per-image MACs proxy: block usage s_L, channel usage mean(s_C) (LCNET.md)."""
+def _used(s: torch.Tensor) -> torch.Tensor:
+    """1 where a gate is above 0 (the unit runs at threshold 0), with the gradient of s (straight-through)."""
+    return (s > 0).to(s.dtype) + s - s.detach()
+
+
+def soft_macs(model: ResNetCifar, infos: list[dict], proxy: str = "soft") -> torch.Tensor:
+    """Differentiable per-image MACs. proxy "soft": usage = the gate values, s_L and mean(s_C) (LCNET.md);
+    "ste": usage = whether a gate is non-zero, i.e. the exact MACs at thresholds 0 (what the soft-gated
+    training forward pass equals), with the gradient of the gate values (straight-through estimator)."""
+    if proxy not in ("soft", "ste"):
+        raise ValueError(f"macs proxy {proxy!r}")
     geo = block_geometry(model)
     total = None
     for (cin, cmid, cout, hw), info in zip(geo, infos):
         s_l, s_c = info["s_l"], info["s_c"]
+        if proxy == "ste":
+            s_l = _used(s_l) if s_l is not None else None
+            s_c = _used(s_c) if s_c is not None else None
         u_l = s_l if s_l is not None else 1.0
         dens = s_c.mean(1) if s_c is not None else 1.0
         term = (cin if s_l is not None else 0) + u_l * (

@@ -70,6 +70,8 @@ DEFAULTS = dict(
     lambda_c=0.0,                # loss += lambda_c * mean(s_C)
     lambda_f=0.0,                # loss += lambda_f * (mean soft MACs / static MACs - rho)^2
     rho=0.4,
+    macs_proxy="soft",           # usage in the lambda_f term: "soft" (gate values) or "ste" (non-zero gates, exact
+                                 # MACs at thresholds 0, straight-through gradient)
     distill=0.0,                 # loss += distill * T^2 * KL(static logits of the same net || gated logits)
     distill_t=4.0,
     train_mode="soft",           # "soft" or "hard" (thresholded gates in the forward pass)
@@ -261,7 +263,7 @@ def gate_loss(model, infos, cfg, logits, x, static_macs_total):
     if sc and cfg["lambda_c"]:
         terms["c"] = cfg["lambda_c"] * torch.cat(sc, 1).mean()
     if cfg["lambda_f"]:
-        frac = soft_macs(model, infos).mean() / static_macs_total
+        frac = soft_macs(model, infos, cfg["macs_proxy"]).mean() / static_macs_total
         terms["f"] = cfg["lambda_f"] * (frac - cfg["rho"]) ** 2
     if cfg["distill"]:
         # teacher: the same weights run statically, BN on batch statistics as in training, but without

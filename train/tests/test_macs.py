@@ -1,6 +1,6 @@
 import torch
 
-from lcnet_train.model import ResNetCifar, static_macs, trace_of
+from lcnet_train.model import ResNetCifar, soft_macs, static_macs, trace_of
 
 
 def test_static_constants():
@@ -47,3 +47,19 @@ def test_threshold_boundary_is_skip():
     t = _trace(m, torch.randn(2, 3, 32, 32), "hard", 0.5, 0.5)  # s == tau  ->  skipped
     assert not t.executed.any()
     assert t.macs.tolist() == [9 * 3 * 16 * 32 * 32 + 640 + sum(b.in_planes for b in m.blocks())] * 2
+
+
+def test_ste_proxy_is_exact_macs_at_zero_thresholds_with_a_gradient():
+    torch.manual_seed(1)
+    m = ResNetCifar(20).add_gates(init_std=0.5, init_bias=0.2).eval()
+    x = torch.randn(4, 3, 32, 32)
+    _, infos = m(x, mode="soft", trace=True)
+    exact = trace_of(m, infos, "hard", 0.0, 0.0).macs
+    assert 0 < exact.min() < 40_551_040  # some blocks and channels are off, some on
+    ste = soft_macs(m, infos, "ste")
+    assert ste.detach().round().to(torch.int64).tolist() == exact.tolist()
+    ste.sum().backward()
+    g = [b.gate_c.weight.grad for b in m.blocks()]
+    assert any(x is not None and x.abs().sum() > 0 for x in g)
+    soft = soft_macs(m, [dict(i, s_l=i["s_l"].detach(), s_c=i["s_c"].detach()) for i in infos], "soft")
+    assert (soft < exact).all()  # the soft proxy counts kept gates by their value, below the real cost
