@@ -2,21 +2,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
 
+use common::{lcnet, s};
 use lcnet::Network;
-
-fn lcnet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lcnet"))
-        .args(args)
-        .output()
-        .expect("run lcnet")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 fn setup(name: &str) -> (PathBuf, PathBuf, PathBuf) {
     let dir = common::scratch(name);
@@ -116,7 +105,7 @@ fn info_and_import_work() {
 }
 
 /// Asserts a failure with a one-line message on stderr containing `want`.
-fn fails_with(out: Output, want: &str) {
+fn fails_with(out: std::process::Output, want: &str) {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(want), "stderr {err:?} lacks {want:?}");

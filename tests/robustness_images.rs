@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::{assert_has, lcnet, s};
+
 use std::io::{Cursor, Write};
 use std::path::Path;
 use std::process::Command;
@@ -59,10 +61,6 @@ fn refused(bytes: &[u8]) -> String {
     );
     assert!(msg.starts_with("invalid image: "), "{msg}");
     msg
-}
-
-fn assert_has(msg: &str, want: &str) {
-    assert!(msg.contains(want), "{msg:?} lacks {want:?}");
 }
 
 /// A PNG chunk: length, type, data, CRC.
@@ -456,17 +454,6 @@ fn animated_gif_uses_the_first_frame() {
     let px = decode(&gif).unwrap().pixels;
     assert_eq!(&px[..4], &[255, 0, 0, 255], "the first (red) frame");
     classifies(&gif);
-}
-
-fn lcnet(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_lcnet"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 #[test]

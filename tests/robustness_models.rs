@@ -4,8 +4,7 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
+use common::{assert_has, lcnet, s};
 
 use lcnet::model::file::import_state_dict;
 use lcnet::Network;
@@ -88,10 +87,6 @@ fn refused(bytes: &[u8]) -> String {
         Ok(_) => panic!("a broken model file loaded"),
         Err(e) => e.to_string(),
     }
-}
-
-fn assert_has(msg: &str, want: &str) {
-    assert!(msg.contains(want), "{msg:?} lacks {want:?}");
 }
 
 fn edit(f: impl FnOnce(&mut Parts)) -> Vec<u8> {
@@ -367,17 +362,6 @@ fn import_refuses_scalars_and_empty_giants_without_panicking() {
     });
     let e = import_state_dict(&giant, "x", [0.5; 3], [0.25; 3]).unwrap_err();
     assert_has(&e.to_string(), "num_classes 1000000000000");
-}
-
-fn lcnet(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_lcnet"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 #[test]

@@ -50,3 +50,21 @@ pub fn scratch(name: &str) -> PathBuf {
     std::fs::create_dir_all(&d).expect("scratch dir");
     d
 }
+
+/// Runs the `lcnet` binary built with the tests.
+pub fn lcnet(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_lcnet"))
+        .args(args)
+        .output()
+        .expect("run lcnet")
+}
+
+/// A test path as `&str` (test paths are UTF-8).
+pub fn s(p: &std::path::Path) -> &str {
+    p.to_str().expect("UTF-8 path")
+}
+
+/// Asserts that an error message mentions `want`.
+pub fn assert_has(msg: &str, want: &str) {
+    assert!(msg.contains(want), "{msg:?} lacks {want:?}");
+}
