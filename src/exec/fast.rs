@@ -290,12 +290,24 @@ pub struct Buffers {
     acc: Vec<f32>,
 }
 
-/// Reusable buffers for one forward pass.
+/// Buffers for a whole forward pass, kept per thread and reused from one image to the next, so
+/// that after the first image a pass allocates nothing but its small outputs (decisions, logits).
 #[derive(Default)]
 struct Scratch {
     conv: Buffers,
+    /// The block input and output activations (swapped after each block).
+    x: Vec<f32>,
+    y: Vec<f32>,
     h: Vec<f32>,
     r: Vec<f32>,
+    /// Pooled block input, read by the gates.
+    pooled: Vec<f32>,
+    /// `0, 1, 2, …`: the "every channel" index list.
+    all: Vec<usize>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
 /// Runs one normalised image (`[3·32·32]`) on the fast path.
@@ -306,17 +318,47 @@ pub fn forward(
     opts: &Options,
 ) -> Result<SlicedOutput> {
     opts.validate()?;
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut sc) => forward_with(net, folded, input, opts, &mut sc),
+        // Re-entered on the same thread (cannot happen today): use fresh buffers.
+        Err(_) => forward_with(net, folded, input, opts, &mut Scratch::default()),
+    })
+}
+
+/// Global average pool of `c` planes of `n` values into `out`.
+fn pool_into(x: &[f32], n: usize, out: &mut Vec<f32>) {
+    out.clear();
+    out.extend(x.chunks_exact(n).map(|c| c.iter().sum::<f32>() / n as f32));
+}
+
+fn forward_with(
+    net: &Network,
+    folded: &FoldedNet,
+    input: &[f32],
+    opts: &Options,
+    sc: &mut Scratch,
+) -> Result<SlicedOutput> {
     let size = net.card.input.size;
     let mut macs = ExecutedMacs::default();
-    let mut sc = Scratch::default();
-    let all = |c: usize| (0..c).collect::<Vec<usize>>();
-    let mut x = Vec::new();
+    let widest = folded
+        .blocks
+        .iter()
+        .map(|b| b.conv1.in_ch.max(b.conv2.out_ch))
+        .chain([3, folded.stem.out_ch])
+        .max()
+        .unwrap_or(0);
+    if sc.all.len() < widest {
+        sc.all = (0..widest).collect();
+    }
+    let all = std::mem::take(&mut sc.all);
+    let mut x = std::mem::take(&mut sc.x);
+    let mut y = std::mem::take(&mut sc.y);
     macs.compute += conv3x3(
         &folded.stem,
         input,
         size,
-        &all(3),
-        &all(folded.stem.out_ch),
+        &all[..3],
+        &all[..folded.stem.out_ch],
         &mut sc.conv,
         &mut x,
     );
@@ -325,14 +367,11 @@ pub fn forward(
     let mut decisions = Vec::with_capacity(net.blocks.len());
     for (block, fb) in net.blocks.iter().zip(&folded.blocks) {
         let n_in = hw * hw;
-        let p: Vec<f32> = if super::needs_pool(block, opts) {
-            x.chunks_exact(n_in)
-                .map(|c| c.iter().sum::<f32>() / n_in as f32)
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let d: Decision = decide(block, &p, opts);
+        sc.pooled.clear();
+        if super::needs_pool(block, opts) {
+            pool_into(&x, n_in, &mut sc.pooled);
+        }
+        let d: Decision = decide(block, &sc.pooled, opts);
         if d.s_l.is_some() {
             macs.gates += block.in_ch as u64;
         }
@@ -341,8 +380,9 @@ pub fn forward(
         }
         let ohw = block.out_hw;
         let n_out = ohw * ohw;
-        // Option-A shortcut into a fresh output buffer.
-        let mut y = vec![0f32; block.out_ch * n_out];
+        // Option-A shortcut into the output buffer (zero channels padded on both sides).
+        y.clear();
+        y.resize(block.out_ch * n_out, 0.0);
         let pad_lo = (block.out_ch - block.in_ch) / 2;
         for c in 0..block.in_ch {
             let dst = &mut y[(c + pad_lo) * n_out..(c + pad_lo + 1) * n_out];
@@ -367,20 +407,25 @@ pub fn forward(
                     plane.iter_mut().for_each(|v| *v = (*v + add).max(0.0));
                 }
             } else {
-                let in_all = all(block.in_ch);
-                macs.compute +=
-                    conv3x3(&fb.conv1, &x, hw, &in_all, &d.kept, &mut sc.conv, &mut sc.h);
+                macs.compute += conv3x3(
+                    &fb.conv1,
+                    &x,
+                    hw,
+                    &all[..block.in_ch],
+                    &d.kept,
+                    &mut sc.conv,
+                    &mut sc.h,
+                );
                 for (j, plane) in sc.h.chunks_exact_mut(n_out).enumerate() {
                     let scale = d.s_c.as_ref().map_or(1.0, |s| s[d.kept[j]]);
                     plane.iter_mut().for_each(|v| *v = v.max(0.0) * scale);
                 }
-                let out_all = all(block.out_ch);
                 macs.compute += conv3x3(
                     &fb.conv2,
                     &sc.h,
                     ohw,
                     &d.kept,
-                    &out_all,
+                    &all[..block.out_ch],
                     &mut sc.conv,
                     &mut sc.r,
                 );
@@ -389,15 +434,12 @@ pub fn forward(
                 }
             }
         }
-        x = y;
+        std::mem::swap(&mut x, &mut y);
         hw = ohw;
         decisions.push(d);
     }
-    let n = hw * hw;
-    let pooled: Vec<f32> = x
-        .chunks_exact(n)
-        .map(|c| c.iter().sum::<f32>() / n as f32)
-        .collect();
+    pool_into(&x, hw * hw, &mut sc.pooled);
+    let pooled = &sc.pooled;
     let c = pooled.len();
     let logits: Vec<f32> = folded
         .linear_b
@@ -406,12 +448,15 @@ pub fn forward(
         .map(|(o, b)| {
             b + folded.linear_w[o * c..(o + 1) * c]
                 .iter()
-                .zip(&pooled)
+                .zip(pooled)
                 .map(|(w, p)| w * p)
                 .sum::<f32>()
         })
         .collect();
     macs.compute += folded.linear_w.len() as u64;
+    sc.x = x;
+    sc.y = y;
+    sc.all = all;
     Ok(SlicedOutput {
         logits,
         decisions,
