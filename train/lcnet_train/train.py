@@ -74,6 +74,8 @@ DEFAULTS = dict(
                                  # MACs at thresholds 0, straight-through gradient)
     distill=0.0,                 # loss += distill * T^2 * KL(static logits of the same net || gated logits)
     distill_t=4.0,
+    distill_teacher="self",      # "self": the same weights run statically; "init": the init_from weights, frozen
+    rho_ramp_epochs=0.0,         # the compute target falls linearly from 1 to rho over this many epochs
     train_mode="soft",           # "soft" or "hard" (thresholded gates in the forward pass)
     tau_l=0.5,
     tau_c=0.5,
@@ -254,7 +256,31 @@ def subset(n: int, k, seed: int, salt: int) -> torch.Tensor:
     return torch.randperm(n, generator=g)[:k].sort().values
 
 
-def gate_loss(model, infos, cfg, logits, x, static_macs_total):
+def rho_at(cfg: dict, epochs_done: float) -> float:
+    """The compute target after `epochs_done` (fractional) epochs of this phase."""
+    ramp = cfg["rho_ramp_epochs"]
+    if ramp <= 0:
+        return cfg["rho"]
+    return 1.0 - (1.0 - cfg["rho"]) * min(1.0, epochs_done / ramp)
+
+
+def make_teacher(cfg: dict, device):
+    """The frozen static network distillation reads when distill_teacher is "init"."""
+    if not cfg["distill"] or cfg["distill_teacher"] == "self":
+        return None
+    if cfg["distill_teacher"] != "init" or not cfg["init_from"]:
+        raise ValueError(f"distill_teacher {cfg['distill_teacher']!r} needs init_from")
+    src = Path(cfg["init_from"])
+    src = src if src.is_absolute() else TRAIN_DIR / src
+    ck = torch.load(src, map_location="cpu", weights_only=False)
+    teacher = ResNetCifar(cfg["depth"])
+    load_state(teacher, {k: v for k, v in ck["model"].items() if ".gate_" not in k})
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    return teacher.to(device).eval()
+
+
+def gate_loss(model, infos, cfg, logits, x, static_macs_total, rho=None, teacher=None):
     terms = {}
     sl = [i["s_l"] for i in infos if i["s_l"] is not None]
     sc = [i["s_c"] for i in infos if i["s_c"] is not None]
@@ -264,8 +290,14 @@ def gate_loss(model, infos, cfg, logits, x, static_macs_total):
         terms["c"] = cfg["lambda_c"] * torch.cat(sc, 1).mean()
     if cfg["lambda_f"]:
         frac = soft_macs(model, infos, cfg["macs_proxy"]).mean() / static_macs_total
-        terms["f"] = cfg["lambda_f"] * (frac - cfg["rho"]) ** 2
-    if cfg["distill"]:
+        terms["f"] = cfg["lambda_f"] * (frac - (cfg["rho"] if rho is None else rho)) ** 2
+    if cfg["distill"] and teacher is not None:
+        with torch.no_grad():
+            t_logits = teacher(x, mode="static")
+        t = cfg["distill_t"]
+        terms["kd"] = cfg["distill"] * t * t * F.kl_div(
+            F.log_softmax(logits / t, 1), F.log_softmax(t_logits / t, 1), reduction="batchmean", log_target=True)
+    elif cfg["distill"]:
         # teacher: the same weights run statically, BN on batch statistics as in training, but without
         # touching the running statistics (momentum 0 for this pass)
         bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
@@ -382,6 +414,7 @@ def main(argv=None) -> int:
         ddp_model = DDP(model, device_ids=[device.index] if device.type == "cuda" else None)
 
     smacs = static_macs(model)
+    teacher = make_teacher(cfg, device) if cfg["phase"] == "gates" else None
     mode = cfg["train_mode"] if cfg["phase"] == "gates" else "static"
 
     def state(done=False) -> dict:
@@ -431,7 +464,8 @@ def main(argv=None) -> int:
                 logits, infos = ddp_model(xb, mode=mode, tau_l=cfg["tau_l"], tau_c=cfg["tau_c"], trace=True)
             loss = F.cross_entropy(logits, yb, label_smoothing=cfg["label_smoothing"])
             if infos is not None:
-                for v in gate_loss(model, infos, cfg, logits, xb, smacs).values():
+                rho = rho_at(cfg, epoch + step / steps_per_epoch)
+                for v in gate_loss(model, infos, cfg, logits, xb, smacs, rho, teacher).values():
                     loss = loss + v
             opt.zero_grad(set_to_none=True)
             loss.backward()

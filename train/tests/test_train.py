@@ -81,6 +81,12 @@ def test_replan_keeps_the_trained_epochs(tmp_path, bin_data):
     assert ck["history"][-1]["lr"] == pytest.approx(cfg["lr"] * T.lr_factor(cfg, 29, 30), rel=1e-6)
 
 
+def test_rho_ramp():
+    cfg = dict(T.DEFAULTS, rho=0.4, rho_ramp_epochs=4.0)
+    assert [T.rho_at(cfg, e) for e in (0, 2, 4, 6)] == pytest.approx([1.0, 0.7, 0.4, 0.4])
+    assert T.rho_at(dict(cfg, rho_ramp_epochs=0.0), 0) == 0.4
+
+
 def test_lr_schedules():
     cfg = dict(T.DEFAULTS)
     f = [T.lr_factor(cfg, s, 100) for s in range(100)]
