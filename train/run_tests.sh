@@ -11,4 +11,4 @@ if [[ ! -d "$shared" ]]; then
 fi
 cd "$here"
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
-exec "$here/.venv/bin/python" -m pytest -q -rs -p no:cacheprovider tests "$@"
+exec "${LCNET_VENV:-$here/.venv}/bin/python" -m pytest -q -rs -p no:cacheprovider tests "$@"
