@@ -75,7 +75,8 @@ DEFAULTS = dict(
     distill=0.0,                 # loss += distill * T^2 * KL(static logits of the same net || gated logits)
     distill_t=4.0,
     distill_teacher="self",      # "self": the same weights run statically; "init": the init_from weights, frozen
-    rho_ramp_epochs=0.0,         # the compute target falls linearly from 1 to rho over this many epochs
+    rho_ramp_epochs=0.0,
+    freeze_backbone=False,       # phase "gates": train the gates only; backbone weights and BN statistics stay as loaded         # the compute target falls linearly from 1 to rho over this many epochs
     train_mode="soft",           # "soft" or "hard" (thresholded gates in the forward pass)
     tau_l=0.5,
     tau_c=0.5,
@@ -238,11 +239,26 @@ def build_model(cfg: dict, device, log, load_init: bool = True) -> tuple[ResNetC
     return model.to(device), phases
 
 
+def set_train_mode(model: ResNetCifar, cfg: dict):
+    """Training mode; with freeze_backbone the BatchNorms keep using (and keeping) their running statistics."""
+    model.train()
+    if cfg["phase"] == "gates" and cfg["freeze_backbone"]:
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.eval()
+
+
 def make_optimizer(model: ResNetCifar, cfg: dict):
     gate, rest = [], []
+    freeze = cfg["phase"] == "gates" and cfg["freeze_backbone"]
     for name, p in model.named_parameters():
-        (gate if ".gate_" in name else rest).append(p)
-    groups = [dict(params=rest, lr=cfg["lr"], weight_decay=cfg["weight_decay"], base_lr=cfg["lr"])]
+        if ".gate_" in name:
+            gate.append(p)
+        elif freeze:
+            p.requires_grad_(False)
+        else:
+            rest.append(p)
+    groups = [dict(params=rest, lr=cfg["lr"], weight_decay=cfg["weight_decay"], base_lr=cfg["lr"])] if rest else []
     if gate:
         glr = cfg["lr"] * cfg["gate_lr_mult"]
         groups.append(dict(params=gate, lr=glr, weight_decay=cfg["gate_weight_decay"], base_lr=glr))
@@ -440,7 +456,7 @@ def main(argv=None) -> int:
     use_bar = rank == 0 and not args.no_progress
     if use_bar:
         from tqdm import tqdm
-    model.train()
+    set_train_mode(model, cfg)
     while epoch < cfg["epochs"]:
         perm = D.epoch_permutation(n_train, cfg["seed"], epoch).to(device)
         bar = tqdm(total=steps_per_epoch, initial=step, desc=f"{run} ep {epoch + 1}/{cfg['epochs']}",
@@ -503,6 +519,7 @@ def main(argv=None) -> int:
         if rank == 0 and (epoch % cfg["eval_every"] == 0 or epoch == cfg["epochs"]):
             t_ev = time.time()
             rec.update(evaluate(model, test_x, test_y, norm, cfg, device))
+            set_train_mode(model, cfg)
             rec["eval_s"] = round(time.time() - t_ev, 1)
         history.append(rec)
         rec["wall_s"] = round(elapsed + time.time() - t_start, 1)

@@ -81,6 +81,19 @@ def test_replan_keeps_the_trained_epochs(tmp_path, bin_data):
     assert ck["history"][-1]["lr"] == pytest.approx(cfg["lr"] * T.lr_factor(cfg, 29, 30), rel=1e-6)
 
 
+def test_freeze_backbone_trains_only_the_gates(tmp_path, bin_data):
+    assert _run(tmp_path, bin_data, "bb") == 0
+    assert _run(tmp_path, bin_data, "fz", "--set", f"init_from={tmp_path / 'ck' / 'bb' / 'last.pt'}",
+                "--set", "epochs=1", "--set", "freeze_backbone=true", "--set", "distill_teacher=init",
+                config="r20_lcnet") == 0
+    bb, fz = _ck(tmp_path, "bb")["model"], _ck(tmp_path, "fz")["model"]
+    for k, v in bb.items():
+        assert torch.equal(v, fz[k]), k  # weights and BN running statistics untouched
+    g = [k for k in fz if ".gate_" in k]
+    init = T.ResNetCifar(20).add_gates(True, True, 0.01, 0.95, seed=T.D._mix(0, 0x6A7E)).state_dict()
+    assert any(not torch.equal(fz[k], init[k]) for k in g)
+
+
 def test_rho_ramp():
     cfg = dict(T.DEFAULTS, rho=0.4, rho_ramp_epochs=4.0)
     assert [T.rho_at(cfg, e) for e in (0, 2, 4, 6)] == pytest.approx([1.0, 0.7, 0.4, 0.4])
