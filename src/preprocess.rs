@@ -7,17 +7,8 @@ use crate::model::InputSpec;
 /// Largest image (in pixels) accepted for pre-processing: 64 megapixels.
 pub const MAX_PIXELS: u64 = 64 * 1024 * 1024;
 
-/// Converts interleaved 8-bit pixels (`channels` = 3 for RGB, 4 for RGBA) of a `width × height`
-/// image into a normalised CHW `[3, size, size]` vector. Alpha is composited over white, the
-/// usual background of a transparent picture.
-pub fn to_input(
-    pixels: &[u8],
-    width: u32,
-    height: u32,
-    channels: usize,
-    spec: &InputSpec,
-) -> Result<Vec<f32>> {
-    let (w, h) = (width as usize, height as usize);
+/// An image with no pixels, or more than [`MAX_PIXELS`], is refused before any work.
+fn check_size(width: u32, height: u32) -> Result<()> {
     if width == 0 || height == 0 {
         return Err(Error::BadImage(format!(
             "image is {width}×{height}: it has no pixels"
@@ -29,6 +20,21 @@ pub fn to_input(
             MAX_PIXELS / (1024 * 1024)
         )));
     }
+    Ok(())
+}
+
+/// Converts interleaved 8-bit pixels (`channels` = 3 for RGB, 4 for RGBA) of a `width × height`
+/// image into a normalised CHW `[3, size, size]` vector. Alpha is composited over white, the
+/// usual background of a transparent picture.
+pub fn to_input(
+    pixels: &[u8],
+    width: u32,
+    height: u32,
+    channels: usize,
+    spec: &InputSpec,
+) -> Result<Vec<f32>> {
+    let (w, h) = (width as usize, height as usize);
+    check_size(width, height)?;
     if channels != 3 && channels != 4 {
         return Err(Error::BadImage(format!(
             "{channels} channels per pixel (expected 3 or 4)"
@@ -70,17 +76,7 @@ pub fn to_input_with(
     spec: &InputSpec,
     pixel: impl Fn(usize, usize) -> [f64; 3],
 ) -> Result<Vec<f32>> {
-    if width == 0 || height == 0 {
-        return Err(Error::BadImage(format!(
-            "image is {width}×{height}: it has no pixels"
-        )));
-    }
-    if width as u64 * height as u64 > MAX_PIXELS {
-        return Err(Error::BadImage(format!(
-            "image is {width}×{height}, more than the {} megapixel limit",
-            MAX_PIXELS / (1024 * 1024)
-        )));
-    }
+    check_size(width, height)?;
     let out = spec.size;
     if out == 0 || spec.std.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
         return Err(Error::BadImage(format!(

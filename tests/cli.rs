@@ -4,7 +4,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{lcnet, s};
+use common::{assert_success, lcnet, s};
 use lcnet::Network;
 
 fn setup(name: &str) -> (PathBuf, PathBuf, PathBuf) {
@@ -41,11 +41,7 @@ fn classify_json_reports_label_macs_and_blocks() {
         "0.5",
         s(&png),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let r = &v[0];
     for k in ["label", "prob", "macs", "macs_static", "blocks", "file"] {
@@ -174,11 +170,7 @@ fn eval_reads_binary_batches() {
     }
     std::fs::write(bin.join("test_batch.bin"), &recs).unwrap();
     let out = lcnet(&["eval", "-m", s(&model), "--data", s(&dir), "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["n"], 30);
     for k in [
@@ -203,11 +195,7 @@ fn eval_reads_binary_batches() {
         "--write-card",
         s(&out_model),
     ]);
-    assert!(
-        sw.status.success(),
-        "{}",
-        String::from_utf8_lossy(&sw.stderr)
-    );
+    assert_success(&sw);
     let info = lcnet(&["info", "--json", s(&out_model)]);
     let v: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
     let curve = v["card"]["evaluation"]["curve"].as_array().unwrap().clone();
@@ -251,11 +239,7 @@ fn eval_on_the_jpeg_tarball_with_a_limit() {
         "50",
         "--json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["n"], 50);
 }

@@ -68,3 +68,12 @@ pub fn s(p: &std::path::Path) -> &str {
 pub fn assert_has(msg: &str, want: &str) {
     assert!(msg.contains(want), "{msg:?} lacks {want:?}");
 }
+
+/// Asserts that a command succeeded, showing its stderr when it did not.
+pub fn assert_success(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
