@@ -4,7 +4,7 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -15,6 +15,8 @@ const SECRET: &str = "top secret: outside the served tree";
 struct Server {
     child: Child,
     port: u16,
+    /// The line the server printed when it started listening.
+    banner: String,
 }
 
 impl Drop for Server {
@@ -25,14 +27,11 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// Starts the server on a port the system picks (`--port 0`) and reads the port from its
+    /// banner: choosing a free port first and passing it races with the other tests' clients.
     fn start(root: &Path, extra: &[&str]) -> Server {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_lcnet"))
-            .args(["serve", "--port", &port.to_string(), "--dir"])
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lcnet"))
+            .args(["serve", "--port", "0", "--dir"])
             .arg(root)
             .args(extra)
             .env_remove("PORT")
@@ -40,7 +39,23 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let server = Server { child, port };
+        let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut banner = String::new();
+        std::io::BufRead::read_line(&mut err, &mut banner).unwrap();
+        // Keep draining stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+        let port: u16 = banner
+            .split("http://")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|hostport| hostport.rsplit(':').next())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no address in the server's banner: {banner:?}"));
+        let server = Server {
+            child,
+            port,
+            banner,
+        };
         let t = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
@@ -245,7 +260,7 @@ fn nothing_outside_the_tree_and_no_listings() {
 #[test]
 fn binds_loopback_only_by_default() {
     let (root, _dir) = tree("server_bind");
-    let mut srv = Server::start(&root, &[]);
+    let srv = Server::start(&root, &[]);
     let port = srv.port;
     // The listening socket's local address, from the kernel's table.
     if let Ok(table) = std::fs::read_to_string("/proc/net/tcp") {
@@ -267,15 +282,11 @@ fn binds_loopback_only_by_default() {
     } else {
         eprintln!("SKIP: /proc/net/tcp unavailable; bind address not checked");
     }
-    let _ = srv.child.kill();
-    let mut err = String::new();
-    srv.child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert!(err.contains(&format!("http://127.0.0.1:{port}/")), "{err}");
+    assert!(
+        srv.banner.contains(&format!("http://127.0.0.1:{port}/")),
+        "{}",
+        srv.banner
+    );
 }
 
 #[test]

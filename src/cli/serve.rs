@@ -35,8 +35,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let addr = format!("{}:{}", a.host, a.port);
     let server =
         Server::http(&addr).map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    // The address really bound (with --port 0 the system picks the port).
+    let bound = server
+        .server_addr()
+        .to_ip()
+        .map_or(addr.clone(), |a| a.to_string());
     eprintln!(
-        "serving {} on http://{addr}/  (Ctrl-C to stop)",
+        "serving {} on http://{bound}/  (Ctrl-C to stop)",
         root.display()
     );
     // One thread per request, so that a slow or stalled client holds up only itself; past
