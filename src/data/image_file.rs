@@ -288,12 +288,32 @@ pub fn decode_native(bytes: &[u8]) -> Result<Decoded> {
     })
 }
 
+/// Pre-processes `channels` interleaved samples per pixel (grey, grey+alpha, RGB or RGBA), each
+/// read as a value in [0, 1] by `sample` from its index; alpha is composited over white.
+fn interleaved(
+    w: u32,
+    h: u32,
+    channels: usize,
+    spec: &InputSpec,
+    sample: impl Fn(usize) -> f64,
+) -> Result<Vec<f32>> {
+    let row = w as usize;
+    to_input_with(w, h, spec, |x, y| {
+        let o = (y * row + x) * channels;
+        match channels {
+            1 => [sample(o); 3],
+            2 => over_white([sample(o); 3], sample(o + 1)),
+            3 => [sample(o), sample(o + 1), sample(o + 2)],
+            _ => over_white([sample(o), sample(o + 1), sample(o + 2)], sample(o + 3)),
+        }
+    })
+}
+
 impl Decoded {
     /// Pre-processes the image into the network's input (see [`crate::preprocess::to_input`]).
     /// Every pixel format gives exactly what converting to 8-bit RGBA first would give.
     pub fn to_input(&self, spec: &InputSpec) -> Result<Vec<f32>> {
         let (w, h, b) = (self.width, self.height, &self.buf[..]);
-        let row = w as usize;
         let u8s = |i: usize| b[i] as f64 / 255.0;
         // 16 → 8 bit exactly as `image` converts (round to nearest).
         let u16s = |i: usize| {
@@ -301,32 +321,14 @@ impl Decoded {
             ((v + 128) / 257) as f64 / 255.0
         };
         match self.color {
-            ColorType::L8 => to_input_with(w, h, spec, |x, y| [u8s(y * row + x); 3]),
-            ColorType::La8 => to_input_with(w, h, spec, |x, y| {
-                let o = (y * row + x) * 2;
-                over_white([u8s(o); 3], u8s(o + 1))
-            }),
-            ColorType::Rgb8 => to_input_with(w, h, spec, |x, y| {
-                let o = (y * row + x) * 3;
-                [u8s(o), u8s(o + 1), u8s(o + 2)]
-            }),
-            ColorType::Rgba8 => to_input_with(w, h, spec, |x, y| {
-                let o = (y * row + x) * 4;
-                over_white([u8s(o), u8s(o + 1), u8s(o + 2)], u8s(o + 3))
-            }),
-            ColorType::L16 => to_input_with(w, h, spec, |x, y| [u16s(y * row + x); 3]),
-            ColorType::La16 => to_input_with(w, h, spec, |x, y| {
-                let o = (y * row + x) * 2;
-                over_white([u16s(o); 3], u16s(o + 1))
-            }),
-            ColorType::Rgb16 => to_input_with(w, h, spec, |x, y| {
-                let o = (y * row + x) * 3;
-                [u16s(o), u16s(o + 1), u16s(o + 2)]
-            }),
-            ColorType::Rgba16 => to_input_with(w, h, spec, |x, y| {
-                let o = (y * row + x) * 4;
-                over_white([u16s(o), u16s(o + 1), u16s(o + 2)], u16s(o + 3))
-            }),
+            ColorType::L8 => interleaved(w, h, 1, spec, u8s),
+            ColorType::La8 => interleaved(w, h, 2, spec, u8s),
+            ColorType::Rgb8 => interleaved(w, h, 3, spec, u8s),
+            ColorType::Rgba8 => interleaved(w, h, 4, spec, u8s),
+            ColorType::L16 => interleaved(w, h, 1, spec, u16s),
+            ColorType::La16 => interleaved(w, h, 2, spec, u16s),
+            ColorType::Rgb16 => interleaved(w, h, 3, spec, u16s),
+            ColorType::Rgba16 => interleaved(w, h, 4, spec, u16s),
             _ => {
                 let rgba = self.to_rgba()?;
                 crate::preprocess::to_input(&rgba.pixels, w, h, 4, spec)
