@@ -8,6 +8,7 @@
 //! weight slicing. The candle path in [`super::sliced`] stays as the reference it is tested
 //! against.
 
+use super::kernel::{self, Geometry};
 use super::{decide, Decision, Options};
 use crate::error::Result;
 use crate::exec::sliced::{ExecutedMacs, SlicedOutput};
@@ -105,103 +106,6 @@ fn pad(planes: &[f32], n: usize, hw: usize, out: &mut Vec<f32>) {
     }
 }
 
-/// Output channels computed together: each input pixel loaded once feeds this many outputs.
-const GROUP: usize = 4;
-
-/// `acc_q[t] += w[q] · src[t]` for the `GROUP` accumulators of one output-channel group.
-/// The loop is flat and contiguous so that the compiler vectorises it.
-#[inline(always)]
-fn axpy4(acc: &mut [f32], stride: usize, w: [f32; GROUP], src: &[f32]) {
-    let len = src.len();
-    let (a0, rest) = acc.split_at_mut(stride);
-    let (a1, rest) = rest.split_at_mut(stride);
-    let (a2, a3) = rest.split_at_mut(stride);
-    let (a0, a1, a2, a3) = (
-        &mut a0[..len],
-        &mut a1[..len],
-        &mut a2[..len],
-        &mut a3[..len],
-    );
-    for t in 0..len {
-        let v = src[t];
-        a0[t] += w[0] * v;
-        a1[t] += w[1] * v;
-        a2[t] += w[2] * v;
-        a3[t] += w[3] * v;
-    }
-}
-
-/// Where each of the 9 kernel taps reads: (sub-plane of the input channel, offset in it).
-type Taps = [(usize, usize); 9];
-
-/// How the padded input is laid out for the accumulation loops.
-struct Layout {
-    /// Sub-planes per input channel (1 for stride 1; 4 polyphase components for stride 2).
-    sub: usize,
-    /// Length of one sub-plane.
-    sub_len: usize,
-    /// Row pitch of the sub-planes and of the accumulators.
-    pitch: usize,
-    /// Accumulator span: `(ohw − 1)·pitch + ohw` (the columns past `ohw` are discarded).
-    len: usize,
-    taps: Taps,
-}
-
-/// Accumulates one group of output channels over all listed input planes. Outputs are computed
-/// on the input's row pitch (a few columns too many, discarded later), which turns each (input
-/// channel, kernel tap) pair into one long contiguous multiply-add that vectorises.
-#[inline(always)]
-fn accumulate(
-    conv: &FoldedConv,
-    planes: &[f32],
-    lay: &Layout,
-    in_idx: &[usize],
-    group: &[usize],
-    acc: &mut [f32],
-) {
-    let stride = acc.len() / GROUP;
-    for (j, &i) in in_idx.iter().enumerate() {
-        let chan = &planes[j * lay.sub * lay.sub_len..(j + 1) * lay.sub * lay.sub_len];
-        for (k, &(sub, off)) in lay.taps.iter().enumerate() {
-            let mut w = [0f32; GROUP];
-            for (q, &o) in group.iter().enumerate() {
-                w[q] = conv.weight[(o * conv.in_ch + i) * 9 + k];
-            }
-            let src = &chan[sub * lay.sub_len + off..sub * lay.sub_len + off + lay.len];
-            axpy4(acc, stride, w, src);
-        }
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn accumulate_avx2(
-    conv: &FoldedConv,
-    planes: &[f32],
-    lay: &Layout,
-    in_idx: &[usize],
-    group: &[usize],
-    acc: &mut [f32],
-) {
-    accumulate(conv, planes, lay, in_idx, group, acc)
-}
-
-fn accumulate_best(
-    conv: &FoldedConv,
-    planes: &[f32],
-    lay: &Layout,
-    in_idx: &[usize],
-    group: &[usize],
-    acc: &mut [f32],
-) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
-        return unsafe { accumulate_avx2(conv, planes, lay, in_idx, group, acc) };
-    }
-    accumulate(conv, planes, lay, in_idx, group, acc)
-}
-
 /// Splits padded planes (`p × p`, `p` even) into their 4 polyphase components
 /// (even/odd rows × even/odd columns, each `p/2 × p/2`), so that a stride-2 convolution reads
 /// each component with unit stride.
@@ -239,46 +143,41 @@ pub fn conv3x3(
     let n = ohw * ohw;
     let p = hw + 2;
     pad(input, in_idx.len(), hw, &mut buf.padded);
-    let lay = if s == 1 {
-        Layout {
-            sub: 1,
-            sub_len: p * p,
+    let geo = if s == 1 {
+        Geometry {
+            ohw,
             pitch: p,
-            len: (ohw - 1) * p + ohw,
-            taps: std::array::from_fn(|k| (0, (k / 3) * p + k % 3)),
+            chan_len: p * p,
+            taps: std::array::from_fn(|k| (k / 3) * p + k % 3),
         }
     } else {
+        // Stride 2 reads each polyphase component with unit stride: tap (ky, kx) of output
+        // pixel (y, x) is component (ky mod 2, kx mod 2) at (y + ky/2, x + kx/2).
         polyphase(&buf.padded, in_idx.len(), p, &mut buf.phases);
         let q = p / 2;
-        Layout {
-            sub: 4,
-            sub_len: q * q,
+        Geometry {
+            ohw,
             pitch: q,
-            len: (ohw - 1) * q + ohw,
+            chan_len: 4 * q * q,
             taps: std::array::from_fn(|k| {
                 let (ky, kx) = (k / 3, k % 3);
-                ((ky % 2) * 2 + kx % 2, (ky / 2) * q + kx / 2)
+                ((ky % 2) * 2 + kx % 2) * q * q + (ky / 2) * q + kx / 2
             }),
         }
     };
     let planes: &[f32] = if s == 1 { &buf.padded } else { &buf.phases };
-    let span = ohw * lay.pitch;
     out.clear();
     out.resize(out_idx.len() * n, 0.0);
-    buf.acc.resize(GROUP * span, 0.0);
-    for (g, group) in out_idx.chunks(GROUP).enumerate() {
-        buf.acc.fill(0.0);
-        accumulate_best(conv, planes, &lay, in_idx, group, &mut buf.acc);
-        for (q, &o) in group.iter().enumerate() {
-            let a = &buf.acc[q * span..(q + 1) * span];
-            let dst = &mut out[(g * GROUP + q) * n..(g * GROUP + q + 1) * n];
-            for y in 0..ohw {
-                for x in 0..ohw {
-                    dst[y * ohw + x] = a[y * lay.pitch + x] + conv.bias[o];
-                }
-            }
-        }
-    }
+    kernel::conv(
+        &conv.weight,
+        &conv.bias,
+        conv.in_ch,
+        planes,
+        geo,
+        in_idx,
+        out_idx,
+        out,
+    );
     (out_idx.len() * in_idx.len() * 9 * n) as u64
 }
 
@@ -287,7 +186,6 @@ pub fn conv3x3(
 pub struct Buffers {
     padded: Vec<f32>,
     phases: Vec<f32>,
-    acc: Vec<f32>,
 }
 
 /// Buffers for a whole forward pass, kept per thread and reused from one image to the next, so

@@ -6,6 +6,7 @@
 //!   [`fast`] with direct convolutions on BN-folded weights (what the CLI and the browser run).
 
 pub mod fast;
+pub mod kernel;
 pub mod masked;
 pub mod sliced;
 

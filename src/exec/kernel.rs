@@ -1,0 +1,580 @@
+//! Register-tiled direct 3×3 convolution: the inner loop of [`super::fast::conv3x3`].
+//!
+//! A tile of `OC` output channels × `R` output rows × `NV` vectors of pixels lives in
+//! registers for the whole reduction over (input channel, kernel tap); each step loads the
+//! `R·NV` input vectors once and one broadcast weight per output channel, so memory traffic
+//! is a handful of loads per `OC·R·NV` vector multiply-adds, instead of the
+//! load-update-store of accumulator planes that made the earlier loop memory-bound. The tile
+//! is written out once, bias added.
+//!
+//! Weights stay in the folded `[out][in][9]` order: a tile keeps one pointer per output
+//! channel and broadcasts `w[o][i][k]` from it, so any subset of output channels, in any
+//! order, is computed straight from the packed weights, with no per-call gathering.
+//!
+//! Backends: `core::arch::wasm32` SIMD128 in the browser, AVX2 + FMA natively when the CPU has
+//! them (runtime detection), and scalar code elsewhere and for the pixels left over at the end
+//! of a row.
+
+/// The vector operations a tile needs. `LANES` consecutive pixels of one row per vector.
+trait Simd {
+    const LANES: usize;
+    type V: Copy;
+    /// # Safety
+    /// `LANES` floats must be readable at `p`.
+    unsafe fn load(p: *const f32) -> Self::V;
+    /// # Safety
+    /// `LANES` floats must be writable at `p`.
+    unsafe fn store(p: *mut f32, v: Self::V);
+    fn splat(x: f32) -> Self::V;
+    /// `acc + a·b`.
+    fn mul_add(acc: Self::V, a: Self::V, b: Self::V) -> Self::V;
+    fn add(a: Self::V, b: Self::V) -> Self::V;
+}
+
+/// One pixel at a time: the fallback, and the end of rows narrower than a vector.
+struct Scalar;
+
+impl Simd for Scalar {
+    const LANES: usize = 1;
+    type V = f32;
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> f32 {
+        // SAFETY: the caller guarantees one readable float at `p`.
+        unsafe { *p }
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: f32) {
+        // SAFETY: the caller guarantees one writable float at `p`.
+        unsafe { *p = v }
+    }
+    #[inline(always)]
+    fn splat(x: f32) -> f32 {
+        x
+    }
+    #[inline(always)]
+    fn mul_add(acc: f32, a: f32, b: f32) -> f32 {
+        acc + a * b
+    }
+    #[inline(always)]
+    fn add(a: f32, b: f32) -> f32 {
+        a + b
+    }
+}
+
+/// WebAssembly SIMD128 (the crate is built with `+simd128`, see `.cargo/config.toml`). There
+/// is no fused multiply-add in SIMD128: a multiply then an add.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+struct Wasm128;
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+impl Simd for Wasm128 {
+    const LANES: usize = 4;
+    type V = core::arch::wasm32::v128;
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self::V {
+        // SAFETY: the caller guarantees 4 readable floats at `p`; v128_load has no alignment
+        // requirement.
+        unsafe { core::arch::wasm32::v128_load(p.cast()) }
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: Self::V) {
+        // SAFETY: the caller guarantees 4 writable floats at `p`; no alignment requirement.
+        unsafe { core::arch::wasm32::v128_store(p.cast(), v) }
+    }
+    #[inline(always)]
+    fn splat(x: f32) -> Self::V {
+        core::arch::wasm32::f32x4_splat(x)
+    }
+    #[inline(always)]
+    fn mul_add(acc: Self::V, a: Self::V, b: Self::V) -> Self::V {
+        use core::arch::wasm32::{f32x4_add, f32x4_mul};
+        f32x4_add(acc, f32x4_mul(a, b))
+    }
+    #[inline(always)]
+    fn add(a: Self::V, b: Self::V) -> Self::V {
+        core::arch::wasm32::f32x4_add(a, b)
+    }
+}
+
+/// AVX2 + FMA, 8 lanes. Only reached through [`conv_avx2`], which is compiled with these
+/// features and entered after runtime detection; the methods are inlined into it.
+#[cfg(target_arch = "x86_64")]
+struct Avx2;
+
+#[cfg(target_arch = "x86_64")]
+impl Simd for Avx2 {
+    const LANES: usize = 8;
+    type V = std::arch::x86_64::__m256;
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self::V {
+        // SAFETY: the caller guarantees 8 readable floats at `p` (unaligned load) and runs on a
+        // CPU with AVX (only `conv_avx2` instantiates this backend).
+        unsafe { std::arch::x86_64::_mm256_loadu_ps(p) }
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: Self::V) {
+        // SAFETY: as for `load`, 8 writable floats.
+        unsafe { std::arch::x86_64::_mm256_storeu_ps(p, v) }
+    }
+    #[inline(always)]
+    fn splat(x: f32) -> Self::V {
+        // SAFETY: AVX is present (only `conv_avx2`, entered after detection, uses Avx2).
+        unsafe { std::arch::x86_64::_mm256_set1_ps(x) }
+    }
+    #[inline(always)]
+    fn mul_add(acc: Self::V, a: Self::V, b: Self::V) -> Self::V {
+        // SAFETY: FMA is present, as above.
+        unsafe { std::arch::x86_64::_mm256_fmadd_ps(a, b, acc) }
+    }
+    #[inline(always)]
+    fn add(a: Self::V, b: Self::V) -> Self::V {
+        // SAFETY: AVX is present, as above.
+        unsafe { std::arch::x86_64::_mm256_add_ps(a, b) }
+    }
+}
+
+/// Where a convolution reads and writes: the input planes, already padded (stride 1) or split
+/// into polyphase components (stride 2), so that every tap of every output pixel reads a
+/// contiguous run of one row.
+#[derive(Debug, Clone, Copy)]
+pub struct Geometry {
+    /// Output side (`ohw × ohw` pixels per output plane).
+    pub ohw: usize,
+    /// Row pitch of the input planes.
+    pub pitch: usize,
+    /// Floats per input channel (one padded plane, or its 4 polyphase components).
+    pub chan_len: usize,
+    /// Offset of each tap `(ky·3 + kx)` in a channel, relative to output pixel `(y, x)`'s base
+    /// `y·pitch + x`.
+    pub taps: [usize; 9],
+}
+
+/// Everything a tile reads, validated once per call by [`conv`].
+struct Task<'a> {
+    geo: Geometry,
+    planes: &'a [f32],
+    in_idx: &'a [usize],
+}
+
+/// Computes a tile: output channels `w.len() = OC`, rows `y..y+R`, pixels `x..x + NV·LANES`.
+///
+/// # Safety
+/// [`conv`]'s checks hold (every tap read of a pixel inside the output is inside `planes`, and
+/// every `w[q]` is valid for `in_ch·9` reads), `y + R ≤ ohw`, `x + NV·LANES ≤ ohw`, and each
+/// `dst[q]` is valid for `ohw²` writes.
+#[inline(always)]
+unsafe fn tile<S: Simd, const OC: usize, const R: usize, const NV: usize>(
+    t: &Task,
+    w: &[*const f32; OC],
+    bias: &[f32; OC],
+    dst: &[*mut f32; OC],
+    y: usize,
+    x: usize,
+) {
+    let g = &t.geo;
+    let mut acc = [[[S::splat(0.0); NV]; R]; OC];
+    let base = y * g.pitch + x;
+    let planes = t.planes.as_ptr();
+    for (j, &i) in t.in_idx.iter().enumerate() {
+        // SAFETY: plane j exists (`planes.len() ≥ in_idx.len()·chan_len`, checked in `conv`).
+        let chan = unsafe { planes.add(j * g.chan_len + base) };
+        let wi = i * 9;
+        for (k, &off) in g.taps.iter().enumerate() {
+            let mut px = [[S::splat(0.0); NV]; R];
+            for (r, row) in px.iter_mut().enumerate() {
+                for (v, p) in row.iter_mut().enumerate() {
+                    // SAFETY: a pixel of the tile, `(y + r, x + v·LANES + l)`, is inside the
+                    // output, whose tap reads `conv` checked to stay inside channel j.
+                    *p = unsafe { S::load(chan.add(off + r * g.pitch + v * S::LANES)) };
+                }
+            }
+            for q in 0..OC {
+                // SAFETY: `i < in_ch` (checked in `conv`), so `wi + k < in_ch·9`.
+                let wq = S::splat(unsafe { *w[q].add(wi + k) });
+                for r in 0..R {
+                    for v in 0..NV {
+                        acc[q][r][v] = S::mul_add(acc[q][r][v], wq, px[r][v]);
+                    }
+                }
+            }
+        }
+    }
+    for q in 0..OC {
+        let b = S::splat(bias[q]);
+        for (r, row) in acc[q].iter().enumerate() {
+            for (v, &a) in row.iter().enumerate() {
+                // SAFETY: `(y + r)·ohw + x + (v + 1)·LANES ≤ ohw²` by the tile bounds.
+                unsafe { S::store(dst[q].add((y + r) * g.ohw + x + v * S::LANES), S::add(a, b)) };
+            }
+        }
+    }
+}
+
+/// Covers one band of `R` rows starting at `y`: full tiles, then single vectors, then scalar
+/// pixels for what is left of the row.
+///
+/// # Safety
+/// As [`tile`], for rows `y..y+R`.
+#[inline(always)]
+unsafe fn band<S: Simd, const OC: usize, const R: usize, const NV: usize>(
+    t: &Task,
+    w: &[*const f32; OC],
+    bias: &[f32; OC],
+    dst: &[*mut f32; OC],
+    y: usize,
+) {
+    let ohw = t.geo.ohw;
+    let mut x = 0;
+    // SAFETY (all three loops): each tile ends at or before column `ohw`.
+    while x + NV * S::LANES <= ohw {
+        unsafe { tile::<S, OC, R, NV>(t, w, bias, dst, y, x) };
+        x += NV * S::LANES;
+    }
+    while x + S::LANES <= ohw {
+        unsafe { tile::<S, OC, R, 1>(t, w, bias, dst, y, x) };
+        x += S::LANES;
+    }
+    while x < ohw {
+        unsafe { tile::<Scalar, OC, R, 1>(t, w, bias, dst, y, x) };
+        x += 1;
+    }
+}
+
+/// All rows of one group of `OC` output channels.
+///
+/// # Safety
+/// As [`tile`], for the whole output.
+#[inline(always)]
+unsafe fn group<S: Simd, const OC: usize, const R: usize, const NV: usize>(
+    t: &Task,
+    w: &[*const f32; OC],
+    bias: &[f32; OC],
+    dst: &[*mut f32; OC],
+) {
+    let ohw = t.geo.ohw;
+    let mut y = 0;
+    // SAFETY (both loops): each band ends at or before row `ohw`.
+    while y + R <= ohw {
+        unsafe { band::<S, OC, R, NV>(t, w, bias, dst, y) };
+        y += R;
+    }
+    while y < ohw {
+        unsafe { band::<S, OC, 1, NV>(t, w, bias, dst, y) };
+        y += 1;
+    }
+}
+
+/// The channel-group loop: groups of `OC` output channels (in `out_idx` order), then the
+/// remainder in groups of 2 and 1.
+///
+/// # Safety
+/// [`conv`]'s checks hold.
+#[inline(always)]
+unsafe fn run<S: Simd, const OC: usize, const R: usize, const NV: usize>(
+    t: &Task,
+    weight: &[f32],
+    in_ch: usize,
+    bias: &[f32],
+    out_idx: &[usize],
+    out: &mut [f32],
+) {
+    let n = t.geo.ohw * t.geo.ohw;
+    let wp = weight.as_ptr();
+    let op = out.as_mut_ptr();
+    /// Pointers and biases of `N` output channels starting at position `pos` of `out_idx`.
+    #[inline(always)]
+    fn pick<const N: usize>(
+        pos: usize,
+        out_idx: &[usize],
+        wp: *const f32,
+        in_ch: usize,
+        bias: &[f32],
+        op: *mut f32,
+        n: usize,
+    ) -> ([*const f32; N], [f32; N], [*mut f32; N]) {
+        // `wrapping_add`: plain address arithmetic; `conv` checked that `o < out_ch` and
+        // `pos + q < out_idx.len()`, so every pointer is in bounds of its slice.
+        let w = std::array::from_fn(|q| wp.wrapping_add(out_idx[pos + q] * in_ch * 9));
+        let b = std::array::from_fn(|q| bias[out_idx[pos + q]]);
+        let d = std::array::from_fn(|q| op.wrapping_add((pos + q) * n));
+        (w, b, d)
+    }
+    let mut pos = 0;
+    // SAFETY (all three loops): `pick` covers positions `pos..pos + N ≤ out_idx.len()`.
+    while pos + OC <= out_idx.len() {
+        let (w, b, d) = pick::<OC>(pos, out_idx, wp, in_ch, bias, op, n);
+        unsafe { group::<S, OC, R, NV>(t, &w, &b, &d) };
+        pos += OC;
+    }
+    while pos + 2 <= out_idx.len() {
+        let (w, b, d) = pick::<2>(pos, out_idx, wp, in_ch, bias, op, n);
+        unsafe { group::<S, 2, R, NV>(t, &w, &b, &d) };
+        pos += 2;
+    }
+    if pos < out_idx.len() {
+        let (w, b, d) = pick::<1>(pos, out_idx, wp, in_ch, bias, op, n);
+        unsafe { group::<S, 1, R, NV>(t, &w, &b, &d) };
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+/// # Safety
+/// [`conv`]'s checks hold and the CPU has AVX2 and FMA.
+unsafe fn conv_avx2(
+    t: &Task,
+    weight: &[f32],
+    in_ch: usize,
+    bias: &[f32],
+    out_idx: &[usize],
+    out: &mut [f32],
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        if t.geo.ohw % 16 == 0 {
+            run::<Avx2, 4, 1, 2>(t, weight, in_ch, bias, out_idx, out)
+        } else {
+            run::<Avx2, 4, 2, 1>(t, weight, in_ch, bias, out_idx, out)
+        }
+    }
+}
+
+/// Output `p` (`p` indexing `out_idx`) of a 3×3 convolution over `in_idx.len()` input
+/// channels laid out as `geo` says, into `out[p·ohw² ..][..ohw²]`, bias included. `weight` is
+/// `[out_ch][in_ch][9]`; input plane `j` is input channel `in_idx[j]`.
+///
+/// # Panics
+/// If an index is out of range or a buffer is too small for `geo` (the checks that make the
+/// unchecked loads of the inner loop sound).
+#[allow(clippy::too_many_arguments)]
+pub fn conv(
+    weight: &[f32],
+    bias: &[f32],
+    in_ch: usize,
+    planes: &[f32],
+    geo: Geometry,
+    in_idx: &[usize],
+    out_idx: &[usize],
+    out: &mut [f32],
+) {
+    let out_ch = bias.len();
+    assert_eq!(
+        weight.len(),
+        out_ch * in_ch * 9,
+        "weight is not [out][in][9]"
+    );
+    assert!(
+        in_idx.iter().all(|&i| i < in_ch),
+        "input channel out of range"
+    );
+    assert!(
+        out_idx.iter().all(|&o| o < out_ch),
+        "output channel out of range"
+    );
+    assert_eq!(out.len(), out_idx.len() * geo.ohw * geo.ohw, "output size");
+    assert!(
+        planes.len() >= in_idx.len() * geo.chan_len,
+        "input too small"
+    );
+    if geo.ohw == 0 || out_idx.is_empty() {
+        return;
+    }
+    // The furthest float a tap reads, for the last pixel of the last row.
+    let last = geo.taps.iter().max().copied().unwrap_or(0) + (geo.ohw - 1) * (geo.pitch + 1);
+    assert!(
+        geo.ohw <= geo.pitch && last < geo.chan_len,
+        "taps leave the channel"
+    );
+    let t = Task {
+        geo,
+        planes,
+        in_idx,
+    };
+    #[cfg(test)]
+    if tests::FORCE_SCALAR.get() {
+        // SAFETY: the checks above.
+        return unsafe { run::<Scalar, 4, 1, 8>(&t, weight, in_ch, bias, out_idx, out) };
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the checks above; the CPU has AVX2 and FMA, detected just now.
+        return unsafe { conv_avx2(&t, weight, in_ch, bias, out_idx, out) };
+    }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    // SAFETY: the checks above.
+    return unsafe { run::<Wasm128, 4, 1, 2>(&t, weight, in_ch, bias, out_idx, out) };
+    #[allow(unreachable_code)]
+    // SAFETY: the checks above.
+    unsafe {
+        run::<Scalar, 4, 1, 8>(&t, weight, in_ch, bias, out_idx, out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::exec::fast::{conv3x3, Buffers, FoldedConv};
+
+    thread_local! {
+        /// Set by a test to run the portable scalar backend instead of the SIMD one.
+        pub(super) static FORCE_SCALAR: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+
+    /// A small deterministic generator (xorshift), so the test needs no extra crate.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn f32(&mut self) -> f32 {
+            (self.next() >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
+        }
+        /// `k` distinct values of `0..n`, in random order.
+        fn subset(&mut self, n: usize, k: usize) -> Vec<usize> {
+            let mut all: Vec<usize> = (0..n).collect();
+            for i in (1..n).rev() {
+                all.swap(i, self.next() as usize % (i + 1));
+            }
+            all.truncate(k);
+            all
+        }
+    }
+
+    /// The definition: zero padding 1, `stride`, output `p` is channel `out_idx[p]`.
+    fn naive(
+        conv: &FoldedConv,
+        input: &[f32],
+        hw: usize,
+        in_idx: &[usize],
+        out_idx: &[usize],
+    ) -> Vec<f32> {
+        let s = conv.stride;
+        let ohw = hw / s;
+        let mut out = vec![0f32; out_idx.len() * ohw * ohw];
+        for (p, &o) in out_idx.iter().enumerate() {
+            for y in 0..ohw {
+                for x in 0..ohw {
+                    let mut sum = conv.bias[o] as f64;
+                    for (j, &i) in in_idx.iter().enumerate() {
+                        for k in 0..9 {
+                            let iy = (y * s + k / 3) as isize - 1;
+                            let ix = (x * s + k % 3) as isize - 1;
+                            if iy < 0 || ix < 0 || iy >= hw as isize || ix >= hw as isize {
+                                continue;
+                            }
+                            let v = input[(j * hw + iy as usize) * hw + ix as usize];
+                            sum += (conv.weight[(o * conv.in_ch + i) * 9 + k] * v) as f64;
+                        }
+                    }
+                    out[(p * ohw + y) * ohw + x] = sum as f32;
+                }
+            }
+        }
+        out
+    }
+
+    fn check(
+        rng: &mut Rng,
+        hw: usize,
+        stride: usize,
+        in_ch: usize,
+        out_ch: usize,
+        buf: &mut Buffers,
+    ) {
+        let conv = FoldedConv {
+            out_ch,
+            in_ch,
+            stride,
+            weight: (0..out_ch * in_ch * 9).map(|_| rng.f32() * 0.3).collect(),
+            bias: (0..out_ch).map(|_| rng.f32()).collect(),
+        };
+        let all_in: Vec<usize> = (0..in_ch).collect();
+        let all_out: Vec<usize> = (0..out_ch).collect();
+        // Full width, then random unordered subsets of odd and even sizes (1 and C−1 included).
+        let mut cases = vec![(all_in.clone(), all_out.clone())];
+        for _ in 0..3 {
+            let ki = 1 + rng.next() as usize % in_ch;
+            let ko = 1 + rng.next() as usize % out_ch;
+            cases.push((rng.subset(in_ch, ki), rng.subset(out_ch, ko)));
+        }
+        cases.push((
+            rng.subset(in_ch, in_ch.max(2) - 1),
+            rng.subset(out_ch, out_ch - 1),
+        ));
+        for (in_idx, out_idx) in cases {
+            let input: Vec<f32> = (0..in_idx.len() * hw * hw).map(|_| rng.f32()).collect();
+            let mut out = Vec::new();
+            let macs = conv3x3(&conv, &input, hw, &in_idx, &out_idx, buf, &mut out);
+            let want = naive(&conv, &input, hw, &in_idx, &out_idx);
+            assert_eq!(out.len(), want.len());
+            assert_eq!(
+                macs,
+                (out_idx.len() * in_idx.len() * 9 * want.len() / out_idx.len().max(1)) as u64
+            );
+            let diff = out
+                .iter()
+                .zip(&want)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0f32, f32::max);
+            assert!(
+                diff <= 1e-4,
+                "hw {hw} stride {stride} in {in_ch} out {out_ch} ({} of {} in, {} out): max |Δ| {diff}",
+                in_idx.len(),
+                in_ch,
+                out_idx.len()
+            );
+        }
+    }
+
+    fn network_shapes(seed: u64) {
+        let mut rng = Rng(seed);
+        let mut buf = Buffers::default();
+        let widths = [
+            (3, 16),
+            (16, 16),
+            (16, 32),
+            (32, 32),
+            (32, 64),
+            (64, 64),
+            (64, 3),
+        ];
+        for hw in [32, 16, 8] {
+            for stride in [1, 2] {
+                for &(i, o) in &widths {
+                    check(&mut rng, hw, stride, i, o, &mut buf);
+                }
+            }
+        }
+    }
+
+    /// The backend this machine runs (SIMD128 in wasm, AVX2 + FMA on most x86).
+    #[test]
+    fn matches_naive_convolution() {
+        network_shapes(0x9e37_79b9_7f4a_7c15);
+    }
+
+    /// The portable scalar backend, whatever the machine.
+    #[test]
+    fn scalar_backend_matches_naive_convolution() {
+        FORCE_SCALAR.set(true);
+        network_shapes(7);
+        FORCE_SCALAR.set(false);
+    }
+
+    /// Sizes that are not multiples of any vector width exercise the scalar and 1-vector tails.
+    #[test]
+    fn odd_sizes() {
+        let mut rng = Rng(42);
+        let mut buf = Buffers::default();
+        for hw in [1, 2, 3, 5, 6, 7, 9, 10, 12, 14, 18, 20, 22, 26] {
+            for stride in [1, 2] {
+                if stride == 2 && hw % 2 == 1 {
+                    continue; // the network only strides even sizes (polyphase needs them)
+                }
+                check(&mut rng, hw, stride, 5, 7, &mut buf);
+            }
+        }
+    }
+}
