@@ -43,6 +43,9 @@ class BasicBlock(nn.Module):
         self.downsample = stride != 1 or in_planes != planes
         self.gate_l = nn.Linear(in_planes, 1) if l_gate else None
         self.gate_c = nn.Linear(in_planes, planes) if c_gate else None
+        # Gradient of the [0, 1] clamp in "soft" mode (training only; values are always clamped):
+        # "exact" (none outside [0, 1]), "upper" (passes above 1), "both" (passes everywhere).
+        self.clamp_grad = "exact"
 
     def shortcut(self, x: torch.Tensor) -> torch.Tensor:
         if not self.downsample:
@@ -50,6 +53,19 @@ class BasicBlock(nn.Module):
         # option A: every second pixel, zero-pad channels equally on both sides
         pad = self.planes // 4
         return F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, pad, pad))
+
+    def _clamp(self, z: torch.Tensor, mode: str) -> torch.Tensor:
+        """clamp(z, 0, 1). In training a gate above 1 gets no gradient from the exact clamp, so nothing (not even
+        the compute term) can bring it back below 1: "upper" and "both" pass the gradient straight through there."""
+        s = z.clamp(0.0, 1.0)
+        if mode != "soft" or self.clamp_grad == "exact":
+            return s
+        if self.clamp_grad == "upper":
+            lo = z.clamp(min=0.0)
+            return lo - (lo - s).detach()
+        if self.clamp_grad == "both":
+            return z - (z - s).detach()
+        raise ValueError(f"clamp_grad {self.clamp_grad!r}")
 
     def forward(self, x: torch.Tensor, mode: str = "soft", tau_l: float = 0.5, tau_c: float = 0.5):
         """Returns (y, info): info holds s_l [B], s_c [B, C_mid] (None when absent), and the factors used."""
@@ -59,10 +75,10 @@ class BasicBlock(nn.Module):
         if mode != "static" and (self.gate_l is not None or self.gate_c is not None):
             p = x.mean(dim=(2, 3))
             if self.gate_l is not None:
-                s_l = self.gate_l(p).clamp(0.0, 1.0).squeeze(1)
+                s_l = self._clamp(self.gate_l(p), mode).squeeze(1)
                 fl = s_l if mode == "soft" else s_l * (s_l > tau_l).to(s_l.dtype)
             if self.gate_c is not None:
-                s_c = self.gate_c(p).clamp(0.0, 1.0)
+                s_c = self._clamp(self.gate_c(p), mode)
                 fc = s_c if mode == "soft" else s_c * (s_c > tau_c).to(s_c.dtype)
         elif mode not in ("static", "soft", "hard"):
             raise ValueError(mode)
@@ -137,6 +153,14 @@ class ResNetCifar(nn.Module):
                 _init_gate(blk.gate_c, init_std, init_bias, g)
         self.l_gate = self.l_gate or l_gate
         self.c_gate = self.c_gate or c_gate
+        return self
+
+    def set_clamp_grad(self, how: str):
+        """How the gates' [0, 1] clamp passes gradients in training ("exact", "upper", "both"); see BasicBlock."""
+        if how not in ("exact", "upper", "both"):
+            raise ValueError(f"clamp_grad {how!r}")
+        for blk in self.blocks():
+            blk.clamp_grad = how
         return self
 
     def forward(self, x: torch.Tensor, mode: str = "soft", tau_l: float = 0.5, tau_c: float = 0.5,

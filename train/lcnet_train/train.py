@@ -75,8 +75,10 @@ DEFAULTS = dict(
     distill=0.0,                 # loss += distill * T^2 * KL(static logits of the same net || gated logits)
     distill_t=4.0,
     distill_teacher="self",      # "self": the same weights run statically; "init": the init_from weights, frozen
-    rho_ramp_epochs=0.0,
-    freeze_backbone=False,       # phase "gates": train the gates only; backbone weights and BN statistics stay as loaded         # the compute target falls linearly from 1 to rho over this many epochs
+    rho_ramp_epochs=0.0,         # the compute target falls linearly from 1 to rho over this many epochs
+    freeze_backbone=False,       # phase "gates": train the gates only; backbone weights and BN statistics stay as loaded
+    gate_clamp_grad="exact",     # gradient of the gates' [0, 1] clamp in training: "exact", "upper" (straight
+                                 # through above 1, so saturated gates can come back), "both"
     train_mode="soft",           # "soft" or "hard" (thresholded gates in the forward pass)
     tau_l=0.5,
     tau_c=0.5,
@@ -234,6 +236,7 @@ def build_model(cfg: dict, device, log, load_init: bool = True) -> tuple[ResNetC
                                                   final=ck["history"][-1] if ck.get("history") else None)]
         model.add_gates(cfg["l_gate"], cfg["c_gate"], cfg["gate_init_std"], cfg["gate_init_bias"],
                         seed=D._mix(cfg["seed"], 0x6A7E))
+        model.set_clamp_grad(cfg["gate_clamp_grad"])
     elif cfg["phase"] != "backbone":
         raise ValueError(f"phase {cfg['phase']!r}")
     return model.to(device), phases

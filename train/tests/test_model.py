@@ -56,6 +56,31 @@ def test_gates_at_one_equal_static_and_skip_semantics():
         assert torch.allclose(y_soft, torch.relu(blk.shortcut(h) + 0.4 * r), atol=1e-5)
 
 
+def test_clamp_grad_passes_only_where_asked():
+    """Forward values never change; the gradient reaches a gate above 1 only with "upper"/"both",
+    one below 0 only with "both"."""
+    torch.manual_seed(0)
+    m = ResNetCifar(20).add_gates(init_std=0.0, init_bias=1.3).eval()
+    blk = m.layer1[0]
+    blk.gate_c.bias.data[:8] = -0.2  # half the channels below 0, half above 1
+    x = torch.relu(torch.randn(2, 16, 32, 32))
+    outs = {}
+    for how in ("exact", "upper", "both"):
+        m.set_clamp_grad(how)
+        m.zero_grad()
+        y, info = blk(x, mode="soft")
+        (y.sum() + info["s_l"].sum()).backward()
+        outs[how] = (y.detach(), blk.gate_l.bias.grad.clone(), blk.gate_c.bias.grad.clone())
+    for how in ("upper", "both"):
+        assert torch.equal(outs[how][0], outs["exact"][0])
+    assert outs["exact"][1].abs().sum() == 0 and outs["exact"][2].abs().sum() == 0
+    assert outs["upper"][1].abs().sum() > 0
+    assert outs["upper"][2][8:].abs().sum() > 0 and outs["upper"][2][:8].abs().sum() == 0
+    assert outs["both"][2][:8].abs().sum() > 0
+    with pytest.raises(ValueError):
+        m.set_clamp_grad("sometimes")
+
+
 def test_channel_skip_equals_sliced_conv():
     """Masked channels == computing conv1/conv2 with those channels removed (the Rust sliced path)."""
     torch.manual_seed(1)
