@@ -12,7 +12,8 @@ Per block, with p = mean_{H,W}(x):
     y   = relu(shortcut(x) + s_L * bn2(conv2(h)))   (block skipped when s_L <= tau_l: factor 0)
 
 Modes: "static" (gates not evaluated, factors 1), "soft" (training: factors = gate values),
-"hard" (inference: factors = gate value * (gate value > tau)).
+"hard" (inference: factors = gate value * (gate value > tau)), "hard_ste" (training: the "hard" forward pass,
+the threshold's gradient passed straight through).
 """
 from __future__ import annotations
 
@@ -30,6 +31,23 @@ def blocks_per_stage(depth: int) -> int:
     if (depth - 2) % 6:
         raise ValueError(f"depth must be 6n+2, got {depth}")
     return (depth - 2) // 6
+
+
+MODES = ("static", "soft", "hard", "hard_ste")
+
+
+def _factor(s: torch.Tensor, mode: str, tau: float) -> torch.Tensor:
+    """What a gate value multiplies: s itself ("soft"), s where s > tau and 0 elsewhere ("hard", as at
+    inference), or the "hard" value with the threshold's gradient passed straight through ("hard_ste"), so a
+    unit that is skipped still learns whether running it would have helped."""
+    if mode == "soft":
+        return s
+    if mode not in ("hard", "hard_ste"):
+        raise ValueError(mode)
+    on = (s > tau).to(s.dtype)
+    if mode == "hard_ste":
+        on = on + s - s.detach()
+    return s * on
 
 
 class BasicBlock(nn.Module):
@@ -58,7 +76,7 @@ class BasicBlock(nn.Module):
         """clamp(z, 0, 1). In training a gate above 1 gets no gradient from the exact clamp, so nothing (not even
         the compute term) can bring it back below 1: "upper" and "both" pass the gradient straight through there."""
         s = z.clamp(0.0, 1.0)
-        if mode != "soft" or self.clamp_grad == "exact":
+        if mode not in ("soft", "hard_ste") or self.clamp_grad == "exact":
             return s
         if self.clamp_grad == "upper":
             lo = z.clamp(min=0.0)
@@ -76,11 +94,11 @@ class BasicBlock(nn.Module):
             p = x.mean(dim=(2, 3))
             if self.gate_l is not None:
                 s_l = self._clamp(self.gate_l(p), mode).squeeze(1)
-                fl = s_l if mode == "soft" else s_l * (s_l > tau_l).to(s_l.dtype)
+                fl = _factor(s_l, mode, tau_l)
             if self.gate_c is not None:
                 s_c = self._clamp(self.gate_c(p), mode)
-                fc = s_c if mode == "soft" else s_c * (s_c > tau_c).to(s_c.dtype)
-        elif mode not in ("static", "soft", "hard"):
+                fc = _factor(s_c, mode, tau_c)
+        elif mode not in MODES:
             raise ValueError(mode)
         h = F.relu(self.bn1(self.conv1(x)))
         if fc is not None:
@@ -243,15 +261,16 @@ def trace_of(model: ResNetCifar, infos: list[dict], mode: str, tau_l: float, tau
     return Trace(torch.stack(s_ls, 1), torch.stack(exes, 1), torch.stack(kepts, 1), macs, s_cs)
 
 
-def _used(s: torch.Tensor) -> torch.Tensor:
-    """1 where a gate is above 0 (the unit runs at threshold 0), with the gradient of s (straight-through)."""
-    return (s > 0).to(s.dtype) + s - s.detach()
+def _used(s: torch.Tensor, tau: float = 0.0) -> torch.Tensor:
+    """1 where a gate is above tau (the unit runs), with the gradient of s (straight-through)."""
+    return (s > tau).to(s.dtype) + s - s.detach()
 
 
-def soft_macs(model: ResNetCifar, infos: list[dict], proxy: str = "soft") -> torch.Tensor:
+def soft_macs(model: ResNetCifar, infos: list[dict], proxy: str = "soft", tau_l: float = 0.0,
+              tau_c: float = 0.0) -> torch.Tensor:
     """Differentiable per-image MACs. proxy "soft": usage = the gate values, s_L and mean(s_C) (LCNET.md);
-    "ste": usage = whether a gate is non-zero, i.e. the exact MACs at thresholds 0 (what the soft-gated
-    training forward pass equals), with the gradient of the gate values (straight-through estimator)."""
+    "ste": usage = whether a gate is above its threshold, i.e. the exact MACs at thresholds tau_l/tau_c (0: what
+    the soft-gated training forward pass equals), with the gradient of the gate values (straight-through)."""
     if proxy not in ("soft", "ste"):
         raise ValueError(f"macs proxy {proxy!r}")
     geo = block_geometry(model)
@@ -259,8 +278,8 @@ def soft_macs(model: ResNetCifar, infos: list[dict], proxy: str = "soft") -> tor
     for (cin, cmid, cout, hw), info in zip(geo, infos):
         s_l, s_c = info["s_l"], info["s_c"]
         if proxy == "ste":
-            s_l = _used(s_l) if s_l is not None else None
-            s_c = _used(s_c) if s_c is not None else None
+            s_l = _used(s_l, tau_l) if s_l is not None else None
+            s_c = _used(s_c, tau_c) if s_c is not None else None
         u_l = s_l if s_l is not None else 1.0
         dens = s_c.mean(1) if s_c is not None else 1.0
         term = (cin if s_l is not None else 0) + u_l * (

@@ -79,7 +79,8 @@ DEFAULTS = dict(
     freeze_backbone=False,       # phase "gates": train the gates only; backbone weights and BN statistics stay as loaded
     gate_clamp_grad="exact",     # gradient of the gates' [0, 1] clamp in training: "exact", "upper" (straight
                                  # through above 1, so saturated gates can come back), "both"
-    train_mode="soft",           # "soft" or "hard" (thresholded gates in the forward pass)
+    train_mode="soft",           # "soft", "hard" (thresholded gates in the forward pass) or "hard_ste" (the
+                                 # same forward pass, the threshold's gradient passed straight through)
     tau_l=0.5,
     tau_c=0.5,
 )
@@ -308,7 +309,10 @@ def gate_loss(model, infos, cfg, logits, x, static_macs_total, rho=None, teacher
     if sc and cfg["lambda_c"]:
         terms["c"] = cfg["lambda_c"] * torch.cat(sc, 1).mean()
     if cfg["lambda_f"]:
-        frac = soft_macs(model, infos, cfg["macs_proxy"]).mean() / static_macs_total
+        # MACs as the forward pass ran them: thresholds 0 for soft gates, tau for hard ones
+        hard = cfg["train_mode"] != "soft"
+        frac = soft_macs(model, infos, cfg["macs_proxy"], cfg["tau_l"] if hard else 0.0,
+                         cfg["tau_c"] if hard else 0.0).mean() / static_macs_total
         terms["f"] = cfg["lambda_f"] * (frac - (cfg["rho"] if rho is None else rho)) ** 2
     if cfg["distill"] and teacher is not None:
         with torch.no_grad():

@@ -81,6 +81,28 @@ def test_clamp_grad_passes_only_where_asked():
         m.set_clamp_grad("sometimes")
 
 
+def test_hard_ste_runs_the_hard_forward_and_reaches_skipped_gates():
+    torch.manual_seed(0)
+    m = ResNetCifar(20).add_gates(init_std=0.05, init_bias=0.9).eval()
+    blk = m.layer2[1]
+    with torch.no_grad():  # channel 0 of this block off for every image (0 < s = 0.3 <= tau), channel 1 on
+        blk.gate_c.weight[:2].zero_()
+        blk.gate_c.bias[0], blk.gate_c.bias[1] = 0.3, 0.9
+    x = torch.randn(3, 3, 32, 32)
+    grads = {}
+    for mode in ("hard", "hard_ste"):
+        m.zero_grad()
+        out = m(x, mode=mode, tau_l=0.5, tau_c=0.5)
+        if mode == "hard":
+            ref = out.detach()
+        else:
+            assert torch.allclose(out, ref, atol=1e-6)
+        out.logsumexp(1).sum().backward()
+        grads[mode] = blk.gate_c.bias.grad.clone()
+    assert grads["hard"][0] == 0 and grads["hard"][1] != 0
+    assert grads["hard_ste"][0] != 0  # the skipped channel learns whether running it would help
+
+
 def test_channel_skip_equals_sliced_conv():
     """Masked channels == computing conv1/conv2 with those channels removed (the Rust sliced path)."""
     torch.manual_seed(1)
