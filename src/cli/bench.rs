@@ -1,4 +1,4 @@
-//! `lcnet bench`: wall-clock time of the sliced path, static vs dynamic, on the same images.
+//! `lcnet bench`: wall-clock time of the fast path (and the stock candle path), static vs dynamic, on the same images.
 
 use std::path::PathBuf;
 

@@ -39,7 +39,7 @@ enum Command {
     Eval(eval::Args),
     /// Serve the web demo (www/) on localhost.
     Serve(serve::Args),
-    /// Time static vs dynamic inference (batch 1, sliced path) on the same images.
+    /// Time static vs dynamic inference (batch 1, fast path; the stock candle path for reference) on the same images.
     Bench(bench::Args),
     /// Write a few CIFAR-10 test images per class (PNG + index.json) for the demo's gallery.
     Gallery(gallery::Args),
