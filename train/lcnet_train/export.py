@@ -55,8 +55,20 @@ def model_card(model: ResNetCifar, name: str, mean, std, tau_l: float, tau_c: fl
     }
 
 
-def write_model(path: Path, model: ResNetCifar, card: dict):
-    tensors = {k: v.detach().to(torch.float32).contiguous().cpu()
+def round_to_f16(model: ResNetCifar) -> ResNetCifar:
+    """Rounds every parameter and buffer to the nearest float16 value (kept as float32), so that fixtures
+    computed afterwards are what a model stored in float16 computes."""
+    with torch.no_grad():
+        for v in model.state_dict().values():
+            if v.is_floating_point():
+                if not torch.isfinite(v.half()).all():
+                    raise ValueError("a value is out of float16 range: store this model in float32")
+                v.copy_(v.half().float())
+    return model
+
+
+def write_model(path: Path, model: ResNetCifar, card: dict, dtype: torch.dtype = torch.float32):
+    tensors = {k: v.detach().to(dtype).contiguous().cpu()
                for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file(tensors, str(path), metadata={"lcnet": json.dumps(card, separators=(",", ":"))})
@@ -100,7 +112,7 @@ def fixture_inputs(mean, std, data=None, cache=None, n: int = N_FIXTURES):
 
 
 def export(ckpt: dict, out: Path, name: str, tau_l: float | None = None, tau_c: float | None = None,
-           data=None, cache=None, date: str | None = None, add_gates: bool = False) -> dict:
+           data=None, cache=None, date: str | None = None, add_gates: bool = False, f16: bool = False) -> dict:
     cfg = ckpt["config"]
     tau_l = cfg.get("tau_l", 0.5) if tau_l is None else tau_l
     tau_c = cfg.get("tau_c", 0.5) if tau_c is None else tau_c
@@ -110,6 +122,8 @@ def export(ckpt: dict, out: Path, name: str, tau_l: float | None = None, tau_c: 
         model.add_gates(True, True, init_std=cfg.get("gate_init_std", 0.01),
                         init_bias=cfg.get("gate_init_bias", 0.95), seed=cfg.get("seed", 0))
         model.eval()
+    if f16:
+        round_to_f16(model)
     dat = ckpt["data"]
     last = ckpt["history"][-1] if ckpt.get("history") else {}
     prov = {
@@ -120,6 +134,7 @@ def export(ckpt: dict, out: Path, name: str, tau_l: float | None = None, tau_c: 
                                              "wall_time_s": round(ckpt["elapsed_s"], 1)}],
         "epochs": ckpt["epoch"],
         "wall_time_s": round(ckpt["elapsed_s"] + sum(p.get("wall_time_s", 0) for p in ckpt.get("phases", [])), 1),
+        "storage": "float16" if f16 else "float32",
         "data": dat["source"],
         "data_sha256": dat["sha256"],
         "date": date or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -129,7 +144,7 @@ def export(ckpt: dict, out: Path, name: str, tau_l: float | None = None, tau_c: 
     }
     card = model_card(model, name, dat["mean"], dat["std"], tau_l, tau_c, prov,
                       gates_trained=cfg["phase"] == "gates" and ckpt["epoch"] > 0)
-    write_model(out, model, card)
+    write_model(out, model, card, torch.float16 if f16 else torch.float32)
     x, idx, labels, source = fixture_inputs(dat["mean"], dat["std"], data, cache)
     fx = fixtures(model, x, tau_l, tau_c)
     fx["test_index"], fx["labels"] = idx, labels
@@ -176,13 +191,15 @@ def main(argv=None) -> int:
     ap.add_argument("--tau-c", type=float)
     ap.add_argument("--data")
     ap.add_argument("--cache")
+    ap.add_argument("--f16", action="store_true",
+                    help="store the tensors in float16 (half the size; fixtures computed from the rounded weights)")
     args = ap.parse_args(argv)
     if args.fresh:
         ck = fresh_checkpoint(args.fresh, not args.no_gates, args.seed)
     else:
         ck = torch.load(args.ckpt, map_location="cpu", weights_only=False)
     card = export(ck, Path(args.out), args.name, args.tau_l, args.tau_c, args.data,
-                  Path(args.cache) if args.cache else None, add_gates=args.add_gates)
+                  Path(args.cache) if args.cache else None, add_gates=args.add_gates, f16=args.f16)
     print(json.dumps(card, indent=1), flush=True)
     print(f"wrote {args.out} and {fixtures_path(Path(args.out))}", file=sys.stderr)
     return 0

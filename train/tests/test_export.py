@@ -64,3 +64,27 @@ def test_export_static_backbone(tmp_path, monkeypatch):
     _, fx = _read(E.fixtures_path(out))
     assert torch.equal(fx["logits"], fx["logits_static"])
     assert fx["executed"].all() and fx["macs"].tolist() == [40_551_040] * 8
+
+
+def test_export_f16_stores_half_and_fixtures_follow_the_rounded_weights(tmp_path, monkeypatch):
+    monkeypatch.setenv("LCNET_DATA", str(tmp_path / "absent.tar.gz"))
+    out = tmp_path / "lcnet-half.safetensors"
+    assert E.main(["--fresh", "20", "--out", str(out), "--name", "lcnet-half", "--f16"]) == 0
+    meta, tensors = _read(out)
+    assert all(t.dtype == torch.float16 for t in tensors.values())
+    assert json.loads(meta["lcnet"])["provenance"]["storage"] == "float16"
+    _, fx = _read(E.fixtures_path(out))
+    m = ResNetCifar(20, l_gate=True, c_gate=True)
+    load_state(m, {k: v.float() for k, v in tensors.items()})
+    m.eval()
+    with torch.no_grad():
+        assert torch.equal(m(fx["input"], mode="hard", tau_l=0.5, tau_c=0.5), fx["logits"])
+    big = ResNetCifar(20)
+    with torch.no_grad():
+        big.linear.bias[0] = 1e6  # past float16's range
+    try:
+        E.round_to_f16(big)
+    except ValueError as e:
+        assert "float16" in str(e)
+    else:
+        raise AssertionError("an out-of-range value was rounded to infinity")
