@@ -70,6 +70,53 @@ fn classify_json_reports_label_macs_and_blocks() {
 }
 
 #[test]
+fn bench_reports_times_macs_and_the_kernel_it_ran() {
+    let (_dir, model, _) = setup("cli_bench");
+    for (kernel, want) in [("auto", ""), ("simd128", "4 lanes"), ("scalar", "scalar")] {
+        let out = lcnet(&[
+            "bench",
+            "-m",
+            s(&model),
+            "--images",
+            "3",
+            "--runs",
+            "1",
+            "--warmup",
+            "1",
+            "--tau-l",
+            "0.5",
+            "--tau-c",
+            "0.5",
+            "--kernel",
+            kernel,
+            "--json",
+        ]);
+        assert_success(&out);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        for k in [
+            "ms_static",
+            "ms_dynamic",
+            "ms_static_stock",
+            "realised_ratio",
+        ] {
+            let x = v[k].as_f64().unwrap_or(f64::NAN);
+            assert!(x.is_finite() && x > 0.0, "{k} = {x} with --kernel {kernel}");
+        }
+        assert_eq!(
+            v["macs_static"].as_f64(),
+            Some((14_155_776 * 2 - 1_916_288) as f64)
+        );
+        assert!(v["macs_dynamic"].as_f64().unwrap() < v["macs_static"].as_f64().unwrap());
+        let ran = v["kernel"].as_str().unwrap();
+        if cfg!(target_arch = "x86_64") {
+            assert!(ran.contains(want), "--kernel {kernel} ran {ran}");
+        }
+    }
+    let bad = lcnet(&["bench", "-m", s(&model), "--kernel", "gpu"]);
+    assert!(!bad.status.success());
+}
+
+#[test]
 fn info_and_import_work() {
     let (dir, model, _) = setup("cli_info");
     let out = lcnet(&["info", s(&model)]);

@@ -6,6 +6,7 @@ use serde::Serialize;
 use web_time::Instant;
 
 use lcnet::data::cifar::{self, Split};
+use lcnet::exec::kernel::{self, Backend};
 use lcnet::{preprocess, Options};
 
 #[derive(clap::Args)]
@@ -27,9 +28,30 @@ pub struct Args {
     warmup: usize,
     #[command(flatten)]
     gates: crate::GateArgs,
+    /// Convolution code: auto (the widest this CPU has), simd128 (4 lanes, multiply then add:
+    /// what the browser runs, for a like-for-like wasm/native ratio), scalar.
+    #[arg(long, value_enum, default_value_t = Kernel::Auto)]
+    kernel: Kernel,
     /// Print JSON.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Kernel {
+    Auto,
+    Simd128,
+    Scalar,
+}
+
+impl From<Kernel> for Backend {
+    fn from(k: Kernel) -> Self {
+        match k {
+            Kernel::Auto => Backend::Auto,
+            Kernel::Simd128 => Backend::Simd128,
+            Kernel::Scalar => Backend::Scalar,
+        }
+    }
 }
 
 /// Spread of per-image medians.
@@ -45,6 +67,8 @@ struct Report {
     model: String,
     images: usize,
     runs: usize,
+    /// The convolution code that ran.
+    kernel: &'static str,
     ms_static: f64,
     ms_dynamic: f64,
     /// Static, on the reference path (candle's stock convolutions).
@@ -84,6 +108,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     );
     let net = crate::load_model(&a.model)?;
     let dynamic = a.gates.options(&net)?;
+    kernel::set_backend(a.kernel.into());
     let stat = Options::static_net();
     let spec = &net.card.input;
     let inputs: Vec<Vec<f32>> = match &a.data {
@@ -138,6 +163,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         model: net.card.name.clone(),
         images: inputs.len(),
         runs: a.runs,
+        kernel: kernel::describe(a.kernel.into()),
         ms_static: s.median,
         ms_dynamic: d.median,
         ms_static_stock: median(&mut ms_k),
@@ -153,10 +179,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         return Ok(());
     }
     out!(
-        "model      {} ({} images × {} runs, batch 1, fast path)",
+        "model      {} ({} images × {} runs, batch 1, fast path, {})",
         r.model,
         r.images,
-        r.runs
+        r.runs,
+        r.kernel
     );
     out!("           median ms   min     max     mean MACs");
     for (name, sp, m) in [

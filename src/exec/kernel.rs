@@ -135,6 +135,99 @@ impl Simd for Avx2 {
     }
 }
 
+/// SSE2, 4 lanes, multiply then add: on x86_64 the same vector width and operations as
+/// WebAssembly SIMD128, so `lcnet bench --kernel simd128` times natively what the browser runs.
+#[cfg(target_arch = "x86_64")]
+struct Sse2;
+
+#[cfg(target_arch = "x86_64")]
+impl Simd for Sse2 {
+    const LANES: usize = 4;
+    type V = std::arch::x86_64::__m128;
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self::V {
+        // SAFETY: the caller guarantees 4 readable floats at `p` (unaligned load); SSE2 is part
+        // of the x86_64 baseline.
+        unsafe { std::arch::x86_64::_mm_loadu_ps(p) }
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: Self::V) {
+        // SAFETY: as for `load`, 4 writable floats.
+        unsafe { std::arch::x86_64::_mm_storeu_ps(p, v) }
+    }
+    #[inline(always)]
+    fn splat(x: f32) -> Self::V {
+        // SAFETY: SSE2 is part of the x86_64 baseline.
+        unsafe { std::arch::x86_64::_mm_set1_ps(x) }
+    }
+    #[inline(always)]
+    fn mul_add(acc: Self::V, a: Self::V, b: Self::V) -> Self::V {
+        use std::arch::x86_64::{_mm_add_ps, _mm_mul_ps};
+        // SAFETY: SSE2 is part of the x86_64 baseline.
+        unsafe { _mm_add_ps(acc, _mm_mul_ps(a, b)) }
+    }
+    #[inline(always)]
+    fn add(a: Self::V, b: Self::V) -> Self::V {
+        // SAFETY: SSE2 is part of the x86_64 baseline.
+        unsafe { std::arch::x86_64::_mm_add_ps(a, b) }
+    }
+}
+
+/// Which vector code the convolutions run natively. The default picks the widest the CPU
+/// has; the others exist to measure (`lcnet bench --kernel`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// AVX2 + FMA where the CPU has them, else 4-lane SIMD (SIMD128 in wasm), else scalar.
+    #[default]
+    Auto,
+    /// 4 lanes, multiply then add, 4 × 8 tiles: what the browser runs (SSE2 on x86_64).
+    Simd128,
+    /// Portable scalar code.
+    Scalar,
+}
+
+static BACKEND: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Sets the backend for every later convolution in this process (a benchmarking knob).
+pub fn set_backend(b: Backend) {
+    let v = match b {
+        Backend::Auto => 0,
+        Backend::Simd128 => 1,
+        Backend::Scalar => 2,
+    };
+    BACKEND.store(v, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The backend [`set_backend`] chose.
+pub fn backend() -> Backend {
+    match BACKEND.load(std::sync::atomic::Ordering::Relaxed) {
+        1 => Backend::Simd128,
+        2 => Backend::Scalar,
+        _ => Backend::Auto,
+    }
+}
+
+/// What [`Backend::Auto`] resolves to on this machine, e.g. for a benchmark's header.
+pub fn describe(b: Backend) -> &'static str {
+    match b {
+        Backend::Scalar => "scalar",
+        Backend::Simd128 if cfg!(target_arch = "x86_64") => "sse2, 4 lanes (as wasm simd128)",
+        Backend::Simd128 if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) => {
+            "wasm simd128"
+        }
+        Backend::Simd128 => "scalar (no 4-lane SIMD here)",
+        Backend::Auto => {
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                return "avx2+fma, 8 lanes";
+            }
+            describe(Backend::Simd128)
+        }
+    }
+}
+
 /// Where a convolution reads and writes: the input planes, already padded (stride 1) or split
 /// into polyphase components (stride 2), so that every tap of every output pixel reads a
 /// contiguous run of one row.
@@ -394,10 +487,19 @@ pub fn conv(
         planes,
         in_idx,
     };
+    #[cfg(not(test))]
+    let chosen = backend();
+    // Tests choose per thread, so that tests running side by side do not switch each other's.
     #[cfg(test)]
-    if tests::FORCE_SCALAR.get() {
+    let chosen = tests::FORCE.get().unwrap_or_else(backend);
+    if chosen == Backend::Scalar {
         // SAFETY: the checks above.
         return unsafe { run::<Scalar, 4, 1, 8>(&t, weight, in_ch, bias, out_idx, out) };
+    }
+    #[cfg(target_arch = "x86_64")]
+    if chosen == Backend::Simd128 {
+        // SAFETY: the checks above; SSE2 is part of the x86_64 baseline.
+        return unsafe { run::<Sse2, 4, 1, 2>(&t, weight, in_ch, bias, out_idx, out) };
     }
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
@@ -422,8 +524,8 @@ mod tests {
     use crate::exec::fast::{conv3x3, Buffers, FoldedConv};
 
     thread_local! {
-        /// Set by a test to run the portable scalar backend instead of the SIMD one.
-        pub(super) static FORCE_SCALAR: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+        /// Set by a test to run another backend than the default on this thread.
+        pub(super) static FORCE: std::cell::Cell<Option<super::Backend>> = const { std::cell::Cell::new(None) };
     }
 
     /// A small deterministic generator (xorshift), so the test needs no extra crate.
@@ -565,9 +667,18 @@ mod tests {
     /// The portable scalar backend, whatever the machine.
     #[test]
     fn scalar_backend_matches_naive_convolution() {
-        FORCE_SCALAR.set(true);
+        FORCE.set(Some(super::Backend::Scalar));
         network_shapes(7);
-        FORCE_SCALAR.set(false);
+        FORCE.set(None);
+    }
+
+    /// The 4-lane backend (SSE2 natively): what the browser runs.
+    #[test]
+    fn simd128_backend_matches_naive_convolution() {
+        FORCE.set(Some(super::Backend::Simd128));
+        network_shapes(11);
+        odd_sizes();
+        FORCE.set(None);
     }
 
     /// Sizes that are not multiples of any vector width exercise the scalar and 1-vector tails.
