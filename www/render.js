@@ -51,7 +51,18 @@ export function gatesSummary(card) {
       kind: 'untrained',
     };
   }
-  return { short: `${which}, trained`, note: 'Gates trained: each image decides which blocks and channels it needs.', kind: 'trained' };
+  let note = 'Gates trained: each image decides which blocks and channels it needs.';
+  if (g.l_net && noBlockEverSkipped(card)) {
+    note += ' In this model\'s measured curve every block ran for every test image at every threshold measured, so raising τ_L changes little: its savings come from channels (τ_C).';
+  }
+  return { short: `${which}, trained`, note, kind: 'trained' };
+}
+
+/** True when the card's measured curve has gated points and every block ran for every image at each of them. */
+function noBlockEverSkipped(card) {
+  const curve = Array.isArray(card?.evaluation?.curve) ? card.evaluation.curve : [];
+  const gated = curve.filter((p) => p && (p.mode === 'l' || p.mode === 'lc') && Array.isArray(p.block_exec_rate));
+  return gated.length > 0 && gated.every((p) => p.block_exec_rate.every((r) => typeof r === 'number' && r >= 0.9995));
 }
 
 /** The card's accuracy–MACs evaluation, when it has the shape the page reads. */

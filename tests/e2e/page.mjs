@@ -177,6 +177,10 @@ try {
   const g = card.gates;
   const wantNote = !g ? /static model/i : !g.trained ? /gates untrained: they skip almost nothing yet/i : /trained/i;
   check('gates state stated plainly', wantNote.test(note), note);
+  const gated = (card.evaluation?.curve ?? []).filter((p) => (p.mode === 'l' || p.mode === 'lc') && Array.isArray(p.block_exec_rate));
+  const neverSkips = g?.trained && g.l_net && gated.length > 0 && gated.every((p) => p.block_exec_rate.every((r) => r >= 0.9995));
+  check('a model whose curve never skips a block says so (and only then)',
+    /every block ran for every test image/i.test(note) === Boolean(neverSkips), note);
   if (!card.evaluation?.curve) {
     check('no curve: the chart says so', /no accuracy–MACs curve measured for this model yet/i.test(await text(page, '#chart-empty')));
   }
