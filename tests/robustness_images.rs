@@ -389,6 +389,49 @@ fn every_pixel_format_gives_what_rgba8_gives() {
     assert!(v.iter().all(|&x| (x - 2.0).abs() < 1e-6));
 }
 
+/// Found by `fuzz/run.sh` (image_input): a baseline JPEG whose third component is sampled 2×1
+/// under a 1×1 first component; the JPEG decoder indexed out of its buffer and panicked.
+const FUZZ_FINER_CHROMA_JPEG: &[&str] = &[
+    "ffd8ffe000104a46494600010200000100010000ffc00011080007000903011100021101032101ffdb00430008060607",
+    "0605080707070909080a0c140d0c0b0b0c1912130f141d1a1f1e1d1a1c1c20242e2720222c231c1c2837292c30313434",
+    "341f27393d38323c2e333432ffdb0043010909090c0b0c180d0d1832211c213232323232323232323232323232323232",
+    "323232323232323232323232323232323232323232323232323232323232323232ffc4001f0000010501010101010100",
+    "000000000000000102030405060708090a0bffc400b5100002010303020403050504040000017d010203000411051221",
+    "31410613516107227114328191a1082342b1c11552d1f02433627282090a161718191a25262728292a3435363738393a",
+    "434445464748494a535455565758595aaab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7d8d9dae2e3e4e5",
+    "e6e7e8e9eaf2f3f4f5f6f7f8f9faffda000c03010002110311003f00b16f6eded4d5d6d7d8d9dae1e2e3e4e5e6e7e8e9",
+    "eaf1f2f3f4f5f6f7f8f9faffda0008010100003f00b51db3196e59630236b6f34c50bef1b9910100000000000002493e",
+    "5b04463b0361995b5d1b454fed0f107fd02b47ff00bff3ff001100000000000000f33c9fade41fc93ffc0e47ffd9",
+];
+
+#[test]
+fn a_component_sampled_finer_than_luma_is_refused() {
+    let fuzzed: Vec<u8> = FUZZ_FINER_CHROMA_JPEG
+        .concat()
+        .as_bytes()
+        .chunks(2)
+        .map(|h| u8::from_str_radix(std::str::from_utf8(h).unwrap(), 16).unwrap())
+        .collect();
+    assert_has(
+        &refused(&fuzzed),
+        "unsupported JPEG: component 3 is sampled 2×1, more finely than the first (luma) \
+         component's 1×1",
+    );
+    // The same in a JPEG of our own: 4:4:4, then component 2 patched to 1×2.
+    let mut jpeg = encode(
+        &DynamicImage::ImageRgb8(noise_rgb(24, 16, 9)),
+        ImageFormat::Jpeg,
+    );
+    let sof = jpeg
+        .windows(2)
+        .position(|w| w == [0xFF, 0xC0])
+        .expect("baseline SOF");
+    assert_eq!(jpeg[sof + 9], 3, "three components");
+    let first = jpeg[sof + 11];
+    jpeg[sof + 14] = (first & 0xF0) | ((first & 15) + 1);
+    assert_has(&refused(&jpeg), "unsupported JPEG: component 2 is sampled");
+}
+
 #[test]
 fn jpeg_bmp_webp_gif_classify() {
     let img = DynamicImage::ImageRgb8(noise_rgb(50, 70, 5));

@@ -8,6 +8,7 @@
 //! (grey, RGB, RGBA, 8 or 16 bit), so no converted copy of a large image is made.
 
 use std::io::{Cursor, Read};
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
 
 use image::{ColorType, ImageDecoder, ImageFormat, ImageReader, Limits};
@@ -95,10 +96,45 @@ fn sniff_unsupported(bytes: &[u8]) -> Option<&'static str> {
 
 /// What the JPEG's segments say before decoding: whether an end-of-image marker follows the
 /// first scan, and for a progressive JPEG the bytes of the coefficient store its decoder keeps
-/// for the whole image (2 bytes per sample of every component, MCU-padded).
+/// for the whole image (2 bytes per sample of every component, MCU-padded), and whether a
+/// component is sampled more finely than the first.
 struct JpegInfo {
     complete: bool,
     progressive_coefficients: u64,
+    finer_than_first: Option<FinerComponent>,
+}
+
+/// A frame component whose sampling factors exceed the first component's. Encoders sample the
+/// first (luma) component most finely; the JPEG decoder assumes so and indexes out of its
+/// buffers otherwise, so such files are refused before decoding.
+#[derive(Debug, PartialEq)]
+struct FinerComponent {
+    /// 1-based position in the frame header.
+    index: usize,
+    /// Its horizontal × vertical sampling factors.
+    factors: (u8, u8),
+    /// The first component's.
+    first: (u8, u8),
+}
+
+/// Start-of-frame markers: 0xC0–0xCF less DHT (0xC4), JPG (0xC8) and DAC (0xCC).
+fn is_sof(marker: u8) -> bool {
+    (0xC0..=0xCF).contains(&marker) && !matches!(marker, 0xC4 | 0xC8 | 0xCC)
+}
+
+/// The first component sampled more finely than component 1 in a SOF body, if any.
+fn finer_than_first(sof: &[u8]) -> Option<FinerComponent> {
+    let n = *sof.get(5)? as usize;
+    let factors = |c: usize| sof.get(6 + 3 * c + 1).map(|&hv| (hv >> 4, hv & 15));
+    let first = factors(0)?;
+    (1..n).find_map(|c| {
+        let f = factors(c)?;
+        (f.0 > first.0 || f.1 > first.1).then_some(FinerComponent {
+            index: c + 1,
+            factors: f,
+            first,
+        })
+    })
 }
 
 /// Segments before the scan (an EXIF thumbnail with its own end marker among them) are skipped
@@ -109,6 +145,7 @@ fn jpeg_info(b: &[u8]) -> JpegInfo {
     let mut info = JpegInfo {
         complete: true,
         progressive_coefficients: 0,
+        finer_than_first: None,
     };
     let mut i = 2;
     loop {
@@ -129,9 +166,12 @@ fn jpeg_info(b: &[u8]) -> JpegInfo {
             return info;
         };
         let len = u16::from_be_bytes([len[0], len[1]]) as usize;
-        if marker == 0xC2 {
+        if is_sof(marker) {
             if let Some(sof) = b.get(i + 4..i + 2 + len) {
-                info.progressive_coefficients = progressive_coefficients(sof);
+                if marker == 0xC2 {
+                    info.progressive_coefficients = progressive_coefficients(sof);
+                }
+                info.finer_than_first = info.finer_than_first.or(finer_than_first(sof));
             }
         }
         i += 2 + len;
@@ -226,6 +266,13 @@ pub fn decode_native(bytes: &[u8]) -> Result<Decoded> {
                 "truncated JPEG: the file ends before the image data does (no end-of-image marker)",
             ));
         }
+        if let Some(c) = info.finer_than_first {
+            return Err(bad(format!(
+                "unsupported JPEG: component {} is sampled {}×{}, more finely than the first \
+                 (luma) component's {}×{}",
+                c.index, c.factors.0, c.factors.1, c.first.0, c.first.1
+            )));
+        }
         working = info.progressive_coefficients;
     }
     // The header is read with only the allocation limit, so that the size checks below, not the
@@ -276,9 +323,17 @@ pub fn decode_native(bytes: &[u8]) -> Result<Decoded> {
     limits.max_alloc = Some(MAX_ALLOC - total);
     decoder.set_limits(limits).map_err(|e| bad(describe(&e)))?;
     let mut buf = vec![0u8; total as usize];
-    decoder
-        .read_image(&mut buf)
-        .map_err(|e| bad(describe(&e)))?;
+    // A decoder bug on a malformed file must cost that file, not the whole run (`lcnet eval` or
+    // `classify` over many files); the checks above keep the known cases from getting here.
+    match std::panic::catch_unwind(AssertUnwindSafe(|| decoder.read_image(&mut buf))) {
+        Ok(read) => read.map_err(|e| bad(describe(&e)))?,
+        Err(_) => {
+            return Err(bad(format!(
+                "the {format:?} decoder failed on this file (it is malformed in a way the \
+                 decoder does not catch)"
+            )))
+        }
+    }
     Ok(Decoded {
         format,
         width: w,
