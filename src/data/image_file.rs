@@ -96,12 +96,10 @@ fn sniff_unsupported(bytes: &[u8]) -> Option<&'static str> {
 
 /// What the JPEG's segments say before decoding: whether an end-of-image marker follows the
 /// first scan, and for a progressive JPEG the bytes of the coefficient store its decoder keeps
-/// for the whole image (2 bytes per sample of every component, MCU-padded), and whether a
-/// component is sampled more finely than the first.
+/// for the whole image (2 bytes per sample of every component, MCU-padded).
 struct JpegInfo {
     complete: bool,
     progressive_coefficients: u64,
-    finer_than_first: Option<FinerComponent>,
 }
 
 /// A frame component whose sampling factors exceed the first component's. Encoders sample the
@@ -120,6 +118,21 @@ struct FinerComponent {
 /// Start-of-frame markers: 0xC0–0xCF less DHT (0xC4), JPG (0xC8) and DAC (0xCC).
 fn is_sof(marker: u8) -> bool {
     (0xC0..=0xCF).contains(&marker) && !matches!(marker, 0xC4 | 0xC8 | 0xCC)
+}
+
+/// A component sampled more finely than the first in any frame header of the file. Every
+/// 0xFF followed by a start-of-frame marker is read as one, wherever it is: the decoder skips
+/// junk between segments to the next marker, so a walk from segment to segment could miss a
+/// frame header it decodes. (Entropy-coded data never holds such a pair; metadata rarely does,
+/// and then only a header with a finer later component is refused.)
+fn finer_component(b: &[u8]) -> Option<FinerComponent> {
+    b.windows(2)
+        .enumerate()
+        .filter(|(_, w)| w[0] == 0xFF && is_sof(w[1]))
+        .find_map(|(i, _)| {
+            let len = u16::from_be_bytes([*b.get(i + 2)?, *b.get(i + 3)?]) as usize;
+            finer_than_first(b.get(i + 4..(i + 2 + len).min(b.len()))?)
+        })
 }
 
 /// The first component sampled more finely than component 1 in a SOF body, if any.
@@ -145,7 +158,6 @@ fn jpeg_info(b: &[u8]) -> JpegInfo {
     let mut info = JpegInfo {
         complete: true,
         progressive_coefficients: 0,
-        finer_than_first: None,
     };
     let mut i = 2;
     loop {
@@ -166,12 +178,9 @@ fn jpeg_info(b: &[u8]) -> JpegInfo {
             return info;
         };
         let len = u16::from_be_bytes([len[0], len[1]]) as usize;
-        if is_sof(marker) {
+        if marker == 0xC2 {
             if let Some(sof) = b.get(i + 4..i + 2 + len) {
-                if marker == 0xC2 {
-                    info.progressive_coefficients = progressive_coefficients(sof);
-                }
-                info.finer_than_first = info.finer_than_first.or(finer_than_first(sof));
+                info.progressive_coefficients = progressive_coefficients(sof);
             }
         }
         i += 2 + len;
@@ -266,7 +275,7 @@ pub fn decode_native(bytes: &[u8]) -> Result<Decoded> {
                 "truncated JPEG: the file ends before the image data does (no end-of-image marker)",
             ));
         }
-        if let Some(c) = info.finer_than_first {
+        if let Some(c) = finer_component(bytes) {
             return Err(bad(format!(
                 "unsupported JPEG: component {} is sampled {}×{}, more finely than the first \
                  (luma) component's {}×{}",
