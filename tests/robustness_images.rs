@@ -654,6 +654,15 @@ fn write_fuzz_seeds() {
     ] {
         seeds.push((format!("rgb.{}", f.extensions_str()[0]), encode(&img, f)));
     }
+    // Earlier finds stay in the corpus, so each fuzz run starts by re-checking them.
+    seeds.push((
+        "fuzz-finer-chroma.jpg".into(),
+        unhex(FUZZ_FINER_CHROMA_JPEG),
+    ));
+    seeds.push((
+        "fuzz-finer-after-junk.jpg".into(),
+        unhex(FUZZ_FINER_AFTER_JUNK_JPEG),
+    ));
     for (name, bytes) in seeds {
         std::fs::write(dir.join(name), bytes).unwrap();
     }
