@@ -55,7 +55,27 @@ export function gatesSummary(card) {
   if (g.l_net && noBlockEverSkipped(card)) {
     note += ' In this model\'s measured curve every block ran for every test image at every threshold measured, so raising τ_L changes little: its savings come from channels (τ_C).';
   }
-  return { short: `${which}, trained`, note, kind: 'trained' };
+  const joint = jointlyTrained(card);
+  if (joint) note += ` ${joint.note}`;
+  return { short: `${which}, trained`, note, kind: 'trained', joint };
+}
+
+/**
+ * For gates trained together with the backbone: the weights fit the gated network, so the same weights run
+ * without gates (the static side) are no accuracy baseline; the backbone the run started from is. Null otherwise.
+ */
+export function jointlyTrained(card) {
+  const p = card?.provenance;
+  if (!card?.gates?.trained || p?.config?.freeze_backbone !== false) return null;
+  const phases = Array.isArray(p.phases) ? p.phases : [];
+  const backbone = phases.find((ph) => ph && ph.phase === 'backbone');
+  const acc = backbone?.final?.acc_static;
+  const start = typeof acc === 'number' ? ` The backbone it started from scored ${fmtPct(acc)} (trainer's evaluation): that is the accuracy to compare with.` : '';
+  return {
+    backboneAccuracy: typeof acc === 'number' ? acc : null,
+    note: 'Its backbone was trained together with the gates, so its weights fit the gated network: the static side (the same weights, every block and channel) shows the compute the gates save, but its prediction is not a baseline.' + start,
+    staticNote: 'Same weights without their gates: they were trained with them, so this prediction is out of calibration. It is here for the compute.',
+  };
 }
 
 /** True when the card's measured curve has gated points and every block ran for every image at each of them. */
@@ -99,6 +119,7 @@ export function renderModel(info, source) {
   if (c.gates) rows.push(['Default thresholds', `τ_L = ${fmtTau(c.thresholds.tau_l)}, τ_C = ${fmtTau(c.thresholds.tau_c)}`]);
   if (ev && ev.staticAccuracy !== null) {
     rows.push(['Test accuracy', `${fmtPct(ev.staticAccuracy)} static, ${ev.dataset}`]);
+    if (gs.joint?.backboneAccuracy != null) rows.push(['Backbone it started from', `${fmtPct(gs.joint.backboneAccuracy)} (trainer's evaluation; the static figure above runs these jointly trained weights without their gates)`]);
     const d = c.thresholds && ev.curve.find((p) => p.mode === 'lc' && near(p.tau_l, c.thresholds.tau_l) && near(p.tau_c, c.thresholds.tau_c));
     if (d) rows.push(['At the defaults', `${fmtPct(d.accuracy)} at ${fmtPct(d.macs_fraction ?? NaN)} of the static MACs`]);
   } else {
@@ -109,6 +130,9 @@ export function renderModel(info, source) {
   const note = $('gates-note');
   note.textContent = gs.note;
   note.dataset.kind = gs.kind;
+  const staticNote = $('static-note');
+  staticNote.hidden = !gs.joint;
+  staticNote.textContent = gs.joint ? gs.joint.staticNote : '';
   $('card-json').textContent = JSON.stringify(c, null, 2);
 }
 

@@ -181,6 +181,16 @@ try {
   const neverSkips = g?.trained && g.l_net && gated.length > 0 && gated.every((p) => p.block_exec_rate.every((r) => r >= 0.9995));
   check('a model whose curve never skips a block says so (and only then)',
     /every block ran for every test image/i.test(note) === Boolean(neverSkips), note);
+  // Gates trained with the backbone: the static side's prediction is no baseline, and the page says so.
+  const joint = Boolean(g?.trained && card.provenance?.config?.freeze_backbone === false);
+  const staticNote = page.locator('#static-note');
+  check('jointly trained weights: the static side is marked as no accuracy baseline (and only then)',
+    (await staticNote.isVisible()) === joint && /backbone was trained together with the gates/i.test(note) === joint, note);
+  if (joint) {
+    const acc = card.provenance.phases.find((ph) => ph.phase === 'backbone').final.acc_static;
+    check('jointly trained weights: the card names the backbone\'s accuracy',
+      (await text(page, '#card')).includes(`${(100 * acc).toFixed(1)} %`) && note.includes(`${(100 * acc).toFixed(1)} %`));
+  }
   if (!card.evaluation?.curve) {
     check('no curve: the chart says so', /no accuracy–MACs curve measured for this model yet/i.test(await text(page, '#chart-empty')));
   }

@@ -24,6 +24,7 @@ import torch
 from safetensors.torch import save_file
 
 from . import data as D
+from .gate_scale import clamped_share, rescale_gates
 from .model import WIDTHS, ResNetCifar, load_state, trace_of
 
 N_FIXTURES = 8
@@ -111,8 +112,21 @@ def fixture_inputs(mean, std, data=None, cache=None, n: int = N_FIXTURES):
         return norm(u8), torch.full((n,), -1, dtype=torch.int64), torch.full((n,), -1, dtype=torch.int64), "random"
 
 
+def rescale_from_data(model: ResNetCifar, mean, std, n: int, data=None, cache=None) -> dict:
+    """Rescales the gates from the first `n` training images (see gate_scale) and reports what changed,
+    with the share of gate values at the clamp's top on 2,000 test images before and after."""
+    norm = D.Normalizer(mean, std)
+    cif = D.load(data, cache, verbose=False)
+    test = norm(D.to_nchw(cif.test_x[:2000]))
+    before = clamped_share(model, test)
+    report = rescale_gates(model, norm(D.to_nchw(cif.train_x[:n]))).as_dict()
+    report.update(test_clamped_before=round(before, 6), test_clamped_after=round(clamped_share(model, test), 6))
+    return report
+
+
 def export(ckpt: dict, out: Path, name: str, tau_l: float | None = None, tau_c: float | None = None,
-           data=None, cache=None, date: str | None = None, add_gates: bool = False, f16: bool = False) -> dict:
+           data=None, cache=None, date: str | None = None, add_gates: bool = False, f16: bool = False,
+           rescale: int = 0) -> dict:
     cfg = ckpt["config"]
     tau_l = cfg.get("tau_l", 0.5) if tau_l is None else tau_l
     tau_c = cfg.get("tau_c", 0.5) if tau_c is None else tau_c
@@ -122,9 +136,10 @@ def export(ckpt: dict, out: Path, name: str, tau_l: float | None = None, tau_c: 
         model.add_gates(True, True, init_std=cfg.get("gate_init_std", 0.01),
                         init_bias=cfg.get("gate_init_bias", 0.95), seed=cfg.get("seed", 0))
         model.eval()
+    dat = ckpt["data"]
+    scaled = rescale_from_data(model, dat["mean"], dat["std"], rescale, data, cache) if rescale else None
     if f16:
         round_to_f16(model)
-    dat = ckpt["data"]
     last = ckpt["history"][-1] if ckpt.get("history") else {}
     prov = {
         "trainer": "lcnet_train (PyTorch)",
@@ -135,6 +150,7 @@ def export(ckpt: dict, out: Path, name: str, tau_l: float | None = None, tau_c: 
         "epochs": ckpt["epoch"],
         "wall_time_s": round(ckpt["elapsed_s"] + sum(p.get("wall_time_s", 0) for p in ckpt.get("phases", [])), 1),
         "storage": "float16" if f16 else "float32",
+        **({"gate_rescale": scaled} if scaled else {}),
         "data": dat["source"],
         "data_sha256": dat["sha256"],
         "date": date or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -193,13 +209,17 @@ def main(argv=None) -> int:
     ap.add_argument("--cache")
     ap.add_argument("--f16", action="store_true",
                     help="store the tensors in float16 (half the size; fixtures computed from the rounded weights)")
+    ap.add_argument("--rescale-gates", type=int, default=0, metavar="N",
+                    help="rescale the gates so each one's largest value over the first N training images is 0.9 "
+                         "(exact at tau = 0; gives thresholds above 0 a meaning for jointly trained gates)")
     args = ap.parse_args(argv)
     if args.fresh:
         ck = fresh_checkpoint(args.fresh, not args.no_gates, args.seed)
     else:
         ck = torch.load(args.ckpt, map_location="cpu", weights_only=False)
     card = export(ck, Path(args.out), args.name, args.tau_l, args.tau_c, args.data,
-                  Path(args.cache) if args.cache else None, add_gates=args.add_gates, f16=args.f16)
+                  Path(args.cache) if args.cache else None, add_gates=args.add_gates, f16=args.f16,
+                  rescale=args.rescale_gates)
     print(json.dumps(card, indent=1), flush=True)
     print(f"wrote {args.out} and {fixtures_path(Path(args.out))}", file=sys.stderr)
     return 0
