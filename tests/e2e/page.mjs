@@ -185,7 +185,9 @@ try {
   const joint = Boolean(g?.trained && card.provenance?.config?.freeze_backbone === false);
   const staticNote = page.locator('#static-note');
   check('jointly trained weights: the static side is marked as no accuracy baseline (and only then)',
-    (await staticNote.isVisible()) === joint && /backbone was trained together with the gates/i.test(note) === joint, note);
+    ((await staticNote.getAttribute('hidden')) === null) === joint &&
+      /out of calibration/i.test(await staticNote.textContent()) === joint &&
+      /backbone was trained together with the gates/i.test(note) === joint, note);
   if (joint) {
     const acc = card.provenance.phases.find((ph) => ph.phase === 'backbone').final.acc_static;
     check('jointly trained weights: the card names the backbone\'s accuracy',
