@@ -1,5 +1,5 @@
 //! Every shipped model in `weights/` loads, and matches the parity fixtures its PyTorch trainer
-//! exported beside it: logits within 1e-4, identical skip decisions, equal MACs.
+//! exported beside it: logits within 1e-4 of their size, identical skip decisions, equal MACs.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -87,14 +87,22 @@ fn shipped_models_match_their_pytorch_fixtures() {
             .logits
             .to_vec2::<f32>()
             .unwrap();
+        // Float32 rounding is relative: jointly trained weights run without their gates give logits
+        // in the hundreds, so each difference is taken against the size of the logits it compares.
+        let size = |v: &[f32]| v.iter().fold(1f32, |a, x| a.max(x.abs()));
         for i in 0..n {
             let t = net.classify(&inputs[i], &opts).unwrap();
             let s = net.classify(&inputs[i], &Options::static_net()).unwrap();
+            let (want, want_static) = (
+                &logits[i * 10..i * 10 + 10],
+                &logits_static[i * 10..i * 10 + 10],
+            );
+            let (g, gs) = (size(want), size(want_static));
             for j in 0..10 {
                 worst = worst
-                    .max((t.logits[j] - logits[i * 10 + j]).abs())
-                    .max((m[i][j] - logits[i * 10 + j]).abs())
-                    .max((s.logits[j] - logits_static[i * 10 + j]).abs());
+                    .max((t.logits[j] - want[j]).abs() / g)
+                    .max((m[i][j] - want[j]).abs() / g)
+                    .max((s.logits[j] - want_static[j]).abs() / gs);
             }
             for (b, bt) in t.blocks.iter().enumerate() {
                 assert_eq!(
@@ -113,12 +121,12 @@ fn shipped_models_match_their_pytorch_fixtures() {
             assert_eq!(t.macs as i64, macs[i], "{}: image {i} MACs", path.display());
         }
         eprintln!(
-            "{}: {n} fixtures, max |Δlogit| vs PyTorch {worst:.2e}",
+            "{}: {n} fixtures, max |Δlogit| vs PyTorch {worst:.2e} (relative to the largest logit, at least 1)",
             path.display()
         );
         assert!(
             worst <= 1e-4,
-            "{}: logits differ by {worst}",
+            "{}: logits differ by {worst} of their size",
             path.display()
         );
     }
