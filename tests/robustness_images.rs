@@ -30,6 +30,13 @@ fn encode(img: &DynamicImage, format: ImageFormat) -> Vec<u8> {
     out.into_inner()
 }
 
+/// Offset of the baseline start-of-frame marker in a JPEG the image crate encoded.
+fn baseline_sof(jpeg: &[u8]) -> usize {
+    jpeg.windows(2)
+        .position(|w| w == [0xFF, 0xC0])
+        .expect("baseline SOF")
+}
+
 fn noise_rgb(w: u32, h: u32, seed: u64) -> image::RgbImage {
     let px = common::noise((w * h * 3) as usize, seed)
         .into_iter()
@@ -281,10 +288,7 @@ fn headers_claiming_enormous_sizes_are_refused_before_decoding() {
         &DynamicImage::ImageRgb8(noise_rgb(16, 16, 2)),
         ImageFormat::Jpeg,
     );
-    let sof = jpeg
-        .windows(2)
-        .position(|w| w == [0xFF, 0xC0])
-        .expect("baseline SOF");
+    let sof = baseline_sof(&jpeg);
     jpeg[sof + 5..sof + 7].copy_from_slice(&65000u16.to_be_bytes());
     jpeg[sof + 7..sof + 9].copy_from_slice(&65000u16.to_be_bytes());
     assert_has(&refused(&jpeg), "65000×65000");
@@ -446,10 +450,7 @@ fn a_component_sampled_finer_than_luma_is_refused() {
         &DynamicImage::ImageRgb8(noise_rgb(24, 16, 9)),
         ImageFormat::Jpeg,
     );
-    let sof = jpeg
-        .windows(2)
-        .position(|w| w == [0xFF, 0xC0])
-        .expect("baseline SOF");
+    let sof = baseline_sof(&jpeg);
     assert_eq!(jpeg[sof + 9], 3, "three components");
     let first = jpeg[sof + 11];
     jpeg[sof + 14] = (first & 0xF0) | ((first & 15) + 1);

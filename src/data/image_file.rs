@@ -105,7 +105,7 @@ struct JpegInfo {
 /// A frame component whose sampling factors exceed the first component's. Encoders sample the
 /// first (luma) component most finely; the JPEG decoder assumes so and indexes out of its
 /// buffers otherwise, so such files are refused before decoding.
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 struct FinerComponent {
     /// 1-based position in the frame header.
     index: usize,
@@ -137,17 +137,24 @@ fn finer_component(b: &[u8]) -> Option<FinerComponent> {
 
 /// The first component sampled more finely than component 1 in a SOF body, if any.
 fn finer_than_first(sof: &[u8]) -> Option<FinerComponent> {
-    let n = *sof.get(5)? as usize;
-    let factors = |c: usize| sof.get(6 + 3 * c + 1).map(|&hv| (hv >> 4, hv & 15));
-    let first = factors(0)?;
-    (1..n).find_map(|c| {
-        let f = factors(c)?;
+    let comps = sampling_factors(sof);
+    let &first = comps.first()?;
+    comps.iter().enumerate().skip(1).find_map(|(c, &f)| {
         (f.0 > first.0 || f.1 > first.1).then_some(FinerComponent {
             index: c + 1,
             factors: f,
             first,
         })
     })
+}
+
+/// Each component's horizontal × vertical sampling factors from a SOF body (those present).
+fn sampling_factors(sof: &[u8]) -> Vec<(u8, u8)> {
+    let n = sof.get(5).map_or(0, |&n| n as usize);
+    (0..n)
+        .filter_map(|c| sof.get(6 + 3 * c + 1))
+        .map(|&hv| (hv >> 4, hv & 15))
+        .collect()
 }
 
 /// Segments before the scan (an EXIF thumbnail with its own end marker among them) are skipped
@@ -193,16 +200,16 @@ fn jpeg_info(b: &[u8]) -> JpegInfo {
 
 /// Coefficient bytes of a progressive frame from its SOF2 body.
 fn progressive_coefficients(sof: &[u8]) -> u64 {
-    let (Some(h), Some(w), Some(&n)) = (sof.get(1..3), sof.get(3..5), sof.get(5)) else {
+    let (Some(h), Some(w), Some(_)) = (sof.get(1..3), sof.get(3..5), sof.get(5)) else {
         return 0;
     };
     let (h, w) = (
         u16::from_be_bytes([h[0], h[1]]) as u64,
         u16::from_be_bytes([w[0], w[1]]) as u64,
     );
-    let comps: Vec<(u64, u64)> = (0..n as usize)
-        .filter_map(|c| sof.get(6 + 3 * c + 1))
-        .map(|&hv| (((hv >> 4) as u64).max(1), ((hv & 15) as u64).max(1)))
+    let comps: Vec<(u64, u64)> = sampling_factors(sof)
+        .into_iter()
+        .map(|(h, v)| ((h as u64).max(1), (v as u64).max(1)))
         .collect();
     let hmax = comps.iter().map(|c| c.0).max().unwrap_or(1);
     let vmax = comps.iter().map(|c| c.1).max().unwrap_or(1);
