@@ -91,13 +91,16 @@ class BasicBlock(nn.Module):
         s_l = s_c = None
         fl = fc = None  # factors applied (None = 1)
         if mode != "static" and (self.gate_l is not None or self.gate_c is not None):
-            p = x.mean(dim=(2, 3))
-            if self.gate_l is not None:
-                s_l = self._clamp(self.gate_l(p), mode).squeeze(1)
-                fl = _factor(s_l, mode, tau_l)
-            if self.gate_c is not None:
-                s_c = self._clamp(self.gate_c(p), mode)
-                fc = _factor(s_c, mode, tau_c)
+            # Gates run in float32 even under bf16 autocast (training): they are tiny, and their values
+            # decide thresholds and the compute term, where bf16's 3 digits would show.
+            with torch.autocast(x.device.type, enabled=False):
+                p = x.float().mean(dim=(2, 3))
+                if self.gate_l is not None:
+                    s_l = self._clamp(self.gate_l(p), mode).squeeze(1)
+                    fl = _factor(s_l, mode, tau_l)
+                if self.gate_c is not None:
+                    s_c = self._clamp(self.gate_c(p), mode)
+                    fc = _factor(s_c, mode, tau_c)
         elif mode not in MODES:
             raise ValueError(mode)
         h = F.relu(self.bn1(self.conv1(x)))

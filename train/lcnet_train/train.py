@@ -58,6 +58,12 @@ DEFAULTS = dict(
     eval_batch=1000,
     checkpoint_every_s=300.0,
     num_threads=2,
+    # Speed: neither changes the model users get (float32 weights, exported as such).
+    channels_last=False,         # NHWC activations and weights: same arithmetic, ~1.35x faster convolutions on CPU
+    precision="fp32",            # "fp32" or "bf16": the training forward pass under bf16 autocast (float32 master
+                                 # weights, optimizer and evaluation); ~1.8x faster on CPUs with AVX512-BF16
+    # A run switched part-way: [{"until_step": S, "precision": P}, ...] means global steps < S ran at P.
+    precision_plan=[],
     # --- phase "gates"
     init_from=None,              # checkpoint (relative to train/) whose model weights start this phase
     l_gate=True,
@@ -116,6 +122,20 @@ def planned_epochs(cfg: dict, epoch: int) -> int:
         if epoch < seg["until_epoch"]:
             return int(seg["epochs"])
     return int(cfg["epochs"])
+
+
+def precision_at(cfg: dict, gstep: int) -> str:
+    """Precision the training forward pass used (or uses) at global step `gstep`."""
+    for seg in sorted(cfg.get("precision_plan") or [], key=lambda s: s["until_step"]):
+        if gstep < seg["until_step"]:
+            return seg["precision"]
+    return cfg["precision"]
+
+
+def autocast(device: torch.device, precision: str):
+    if precision not in ("fp32", "bf16"):
+        raise ValueError(f"precision {precision!r}: fp32 or bf16")
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
 def lr_factor(cfg: dict, step: int, total: int) -> float:
@@ -373,7 +393,7 @@ def main(argv=None) -> int:
 
     # ---- state
     # Keys that change how often we look, not what is trained: a resume may alter them.
-    RESUME_MAY_CHANGE = {"comment", "eval_every", "eval_batch", "checkpoint_every_s", "num_threads"}
+    RESUME_MAY_CHANGE = {"comment", "eval_every", "eval_batch", "checkpoint_every_s", "num_threads", "channels_last"}
     ck = None
     if args.resume and ckpt_path.is_file():
         ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
@@ -389,6 +409,14 @@ def main(argv=None) -> int:
             if all(planned_epochs(old, e) == planned_epochs(new, e) for e in range(ck["epoch"] + (1 if ck["step"] else 0))) \
                     and new["epochs"] > ck["epoch"]:
                 log(f"{run}: re-planned at epoch {ck['epoch']}: {changed}")
+                changed = {}
+        # A precision switch likewise: the new plan must say what every step already trained ran at.
+        if changed and set(changed) <= {"precision", "precision_plan"}:
+            old = {**DEFAULTS, **ck["config"]}
+            new = {**DEFAULTS, **cfg}
+            done_steps = ck["schedule"]["global_step"]
+            if all(precision_at(old, g) == precision_at(new, g) for g in range(done_steps)):
+                log(f"{run}: precision from global step {done_steps}: {precision_at(new, done_steps)} ({changed})")
                 changed = {}
         if changed:
             raise SystemExit(f"{ckpt_path}: config differs from the checkpoint's (old, new): {changed}")
@@ -408,6 +436,8 @@ def main(argv=None) -> int:
 
     torch.manual_seed(cfg["seed"])  # initial weights
     model, phases = build_model(cfg, device, log, load_init=ck is None)
+    if cfg["channels_last"]:
+        model = model.to(memory_format=torch.channels_last)
     opt = make_optimizer(model, cfg)
     n_train = len(train_y)
     bs = cfg["batch_size"]
@@ -441,7 +471,8 @@ def main(argv=None) -> int:
     mode = cfg["train_mode"] if cfg["phase"] == "gates" else "static"
 
     def state(done=False) -> dict:
-        return dict(model={k: v.detach().cpu() for k, v in model.state_dict().items()},
+        # contiguous(): a checkpoint does not depend on the memory layout trained in
+        return dict(model={k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
                     optimizer=opt.state_dict(), schedule=dict(kind=cfg["schedule"], global_step=epoch * steps_per_epoch + step,
                                                               total_steps=total_steps),
                     rng=rng_states(), epoch=epoch, step=step, elapsed_s=elapsed + (time.time() - t_start),
@@ -480,16 +511,20 @@ def main(argv=None) -> int:
             idx = perm[step * bs:(step + 1) * bs]
             xb = D.augment_u8(train_x[idx], D._mix(cfg["seed"], epoch, step), cfg["pad"], cfg["flip"])
             xb, yb = norm(xb[rank::world]), train_y[idx][rank::world]
-            if mode == "static":
-                logits = ddp_model(xb, mode="static")
-                infos = None
-            else:
-                logits, infos = ddp_model(xb, mode=mode, tau_l=cfg["tau_l"], tau_c=cfg["tau_c"], trace=True)
-            loss = F.cross_entropy(logits, yb, label_smoothing=cfg["label_smoothing"])
-            if infos is not None:
-                rho = rho_at(cfg, epoch + step / steps_per_epoch)
-                for v in gate_loss(model, infos, cfg, logits, xb, smacs, rho, teacher).values():
-                    loss = loss + v
+            if cfg["channels_last"]:
+                xb = xb.contiguous(memory_format=torch.channels_last)
+            with autocast(device, precision_at(cfg, gstep)):
+                if mode == "static":
+                    logits = ddp_model(xb, mode="static")
+                    infos = None
+                else:
+                    logits, infos = ddp_model(xb, mode=mode, tau_l=cfg["tau_l"], tau_c=cfg["tau_c"], trace=True)
+                logits = logits.float()
+                loss = F.cross_entropy(logits, yb, label_smoothing=cfg["label_smoothing"])
+                if infos is not None:
+                    rho = rho_at(cfg, epoch + step / steps_per_epoch)
+                    for v in gate_loss(model, infos, cfg, logits, xb, smacs, rho, teacher).values():
+                        loss = loss + v.float()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -56,6 +56,21 @@ def test_gates_at_one_equal_static_and_skip_semantics():
         assert torch.allclose(y_soft, torch.relu(blk.shortcut(h) + 0.4 * r), atol=1e-5)
 
 
+def test_gates_stay_float32_under_bf16_autocast():
+    # training may run the convolutions in bf16; gate values (thresholds, compute term) must not be rounded
+    torch.manual_seed(0)
+    m = ResNetCifar(20).add_gates(init_std=0.05, init_bias=0.5)
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        _, ref = m(x, mode="soft", trace=True)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            _, infos = m(x, mode="soft", trace=True)
+    for a, b in zip(ref, infos):
+        assert b["s_c"].dtype == b["s_l"].dtype == torch.float32
+        # the gates read the block input, which bf16 convolutions have already rounded: near, not equal
+        assert torch.allclose(a["s_c"], b["s_c"], atol=0.02) and torch.allclose(a["s_l"], b["s_l"], atol=0.02)
+
+
 def test_clamp_grad_passes_only_where_asked():
     """Forward values never change; the gradient reaches a gate above 1 only with "upper"/"both",
     one below 0 only with "both"."""

@@ -52,10 +52,12 @@ def test_resume_is_exact(tmp_path, bin_data):
         _run(tmp_path, bin_data, "split", "--resume", "--set", "lr=0.1")
 
 
-def test_gates_phase(tmp_path, bin_data):
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_gates_phase(tmp_path, bin_data, precision):
     assert _run(tmp_path, bin_data, "bb") == 0
     assert _run(tmp_path, bin_data, "lc", "--set", f"init_from={tmp_path / 'ck' / 'bb' / 'last.pt'}",
-                "--set", "epochs=1", "--set", "lambda_f=2.0", "--set", "distill=0.5", config="r20_lcnet") == 0
+                "--set", "epochs=1", "--set", "lambda_f=2.0", "--set", "distill=0.5", "--set", f"precision={precision}",
+                "--set", f"channels_last={str(precision == 'bf16').lower()}", config="r20_lcnet") == 0
     ck = _ck(tmp_path, "lc")
     assert any(".gate_l." in k for k in ck["model"]) and any(".gate_c." in k for k in ck["model"])
     rec = ck["history"][-1]
@@ -79,6 +81,34 @@ def test_replan_keeps_the_trained_epochs(tmp_path, bin_data):
     cfg = ck["config"]
     assert [T.planned_epochs(cfg, e) for e in range(3)] == [4, 4, 3]
     assert ck["history"][-1]["lr"] == pytest.approx(cfg["lr"] * T.lr_factor(cfg, 29, 30), rel=1e-6)
+
+
+def test_bf16_channels_last_learns_and_resumes_exactly(tmp_path, bin_data):
+    fast = ["--set", "precision=bf16", "--set", "channels_last=true"]
+    assert _run(tmp_path, bin_data, "fast", *fast) == 0
+    assert _run(tmp_path, bin_data, "fast_split", *fast, "--max-steps", "13") == 0
+    assert _run(tmp_path, bin_data, "fast_split", *fast, "--resume") == 0
+    a, b = _ck(tmp_path, "fast"), _ck(tmp_path, "fast_split")
+    h = a["history"]
+    assert h[1]["train_loss"] < h[0]["train_loss"] and h[1]["acc_static"] > 0.3, h
+    for k, v in a["model"].items():
+        assert v.dtype == (torch.int64 if k.endswith("num_batches_tracked") else torch.float32), k
+        assert v.is_contiguous(), k  # checkpoints (and so exports) do not depend on the layout trained in
+        assert torch.equal(v, b["model"][k]), k
+
+
+def test_precision_switch_needs_a_plan_that_keeps_the_trained_steps(tmp_path, bin_data):
+    assert _run(tmp_path, bin_data, "sw", "--max-steps", "13") == 0  # 13 steps at fp32
+    bf16 = ["--set", "precision=bf16"]
+    with pytest.raises(SystemExit):
+        _run(tmp_path, bin_data, "sw", "--resume", *bf16)
+    with pytest.raises(SystemExit):
+        _run(tmp_path, bin_data, "sw", "--resume", *bf16, "--set", 'precision_plan=[{"until_step": 10, "precision": "fp32"}]')
+    assert _run(tmp_path, bin_data, "sw", "--resume", *bf16,
+                "--set", 'precision_plan=[{"until_step": 13, "precision": "fp32"}]') == 0
+    cfg = _ck(tmp_path, "sw")["config"]
+    assert [T.precision_at(cfg, g) for g in (0, 12, 13, 19)] == ["fp32", "fp32", "bf16", "bf16"]
+    assert "precision from global step 13: bf16" in (tmp_path / "logs" / "sw.log").read_text()
 
 
 def test_freeze_backbone_trains_only_the_gates(tmp_path, bin_data):
