@@ -47,6 +47,11 @@ export class InferenceClient {
     return (await this.request('load', { bytes }, [bytes])).info;
   }
 
+  /** The info (card included) of the model file at `url`, validated; the loaded model stays. */
+  async card(url) {
+    return (await this.request('card', { url })).info;
+  }
+
   /** Classifies RGBA pixels; the pixel buffer is transferred (not usable afterwards). */
   classify(rgba, width, height, options = {}) {
     const bytes = rgba instanceof ArrayBuffer ? rgba : rgba.buffer;

@@ -14,6 +14,7 @@ const state = {
   modelGen: 0,        // bumps on every model load: all traces become stale
   modelKey: '',       // the select's value for the loaded model
   models: [],         // shipped: [{file, size}] from models/index.json
+  cards: new Map(),   // shipped file → its model card, for the chart's other-model points
   own: new Map(),     // 'own:N' → {name, bytes} for models the person brought
   images: [],         // [{id, name, url, rgba, width, height, trueLabel, gallery, dyn, stat, timing, error}]
   currentId: null,
@@ -89,6 +90,7 @@ async function loadModel(key) {
     const size = state.models.find((m) => m.file === key)?.size ?? 0;
     info = await state.client.load(new URL(`models/${encodeURIComponent(key)}`, document.baseURI).href, size);
     source = `shipped: models/${key}`;
+    state.cards.set(key, info.card);
   }
   state.info = info;
   state.modelGen++;
@@ -98,9 +100,35 @@ async function loadModel(key) {
   state.opts = defaultOptions(info.card);
   syncControls();
   for (const id of ['model', 'controls', 'curve', 'input']) $(id).hidden = false;
-  renderChart(info.card, state.opts, null);
+  drawChart(null);
   setStatus('ready', `Ready: ${info.card.name} (${fmtM(info.macs_static)} MACs static). ${state.images.length ? '' : 'Pick an image.'}`);
   if (state.images.length) refresh();
+}
+
+/** The other shipped models of the same depth with a measured curve: drawn beside this one's. */
+function otherModels() {
+  const card = state.info.card;
+  return [...state.cards].filter(([file, c]) => file !== state.modelKey && c.arch?.depth === card.arch?.depth)
+    .map(([file, c]) => ({ name: c.name ?? file, card: c }));
+}
+
+function drawChart(imageFraction) {
+  renderChart(state.info.card, state.opts, imageFraction, otherModels());
+}
+
+/** Reads the cards of the shipped models not loaded yet (in the worker, after anything queued before), so the
+ *  chart can show every shipped model's measured points; a file that fails to load is left out. */
+async function loadOtherCards() {
+  for (const { file } of state.models) {
+    if (state.cards.has(file)) continue;
+    try {
+      const info = await state.client.card(new URL(`models/${encodeURIComponent(file)}`, document.baseURI).href);
+      state.cards.set(file, info.card);
+    } catch (e) {
+      console.warn(`model card of ${file}: ${e.message}`);
+    }
+  }
+  if (state.info) drawChart(currentFraction());
 }
 
 function fillModelSelect() {
@@ -191,7 +219,7 @@ function wireControls() {
 }
 
 function changed() {
-  renderChart(state.info.card, state.opts, currentFraction());
+  drawChart(currentFraction());
   refresh();
 }
 
@@ -276,7 +304,7 @@ function showCurrent() {
   $('result').hidden = false;
   $('result').dataset.file = cur.name;
   $('result').dataset.key = cur.dyn.key;
-  renderChart(state.info.card, state.opts, currentFraction());
+  drawChart(currentFraction());
   drawStrip();
   setStatus('ready', `Done: ${cur.name} → ${cur.dyn.trace.label}.`);
   scheduleTiming(!state.running);   // refresh() starts it when its pass is over
@@ -401,7 +429,7 @@ function clearImages() {
   $('result').hidden = true;
   drawBatch();
   showError('');
-  renderChart(state.info.card, state.opts, null);
+  drawChart(null);
   setStatus('ready', 'Ready. Pick an image.');
 }
 
@@ -547,6 +575,7 @@ async function main() {
     return;
   }
   loadGallery();
+  loadOtherCards();
 }
 
 main();

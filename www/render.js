@@ -355,8 +355,26 @@ function marker(kind, x, y, r, cls) {
   return svg('circle', { cx: x, cy: y, r, class: cls });
 }
 
-/** card: the model card; opts: {mode, tau_l, tau_c}; imageFraction: this image's MACs / static, or null. */
-export function renderChart(card, opts, imageFraction) {
+/** The LC-Net points of other models' measured curves: [{name, points: [{p, frac}], def}] (def: the point at that
+ *  model's default thresholds, if measured). */
+function otherSeries(others) {
+  const out = [];
+  for (const { name, card } of others) {
+    const ev = evaluationOf(card);
+    if (!ev) continue;
+    const points = ev.curve.filter((p) => p.mode === 'lc' && typeof p.macs_fraction === 'number')
+      .map((p) => ({ p, frac: p.macs_fraction })).sort((a, b) => a.frac - b.frac);
+    if (!points.length) continue;
+    const t = card.thresholds;
+    const def = t ? points.find(({ p }) => near(p.tau_l, t.tau_l) && near(p.tau_c, t.tau_c)) ?? null : null;
+    out.push({ name, points, def });
+  }
+  return out;
+}
+
+/** card: the model card; opts: {mode, tau_l, tau_c}; imageFraction: this image's MACs / static, or null;
+ *  others: [{name, card}] of other models of the same architecture, whose LC-Net points are drawn in grey. */
+export function renderChart(card, opts, imageFraction, others = []) {
   const ev = evaluationOf(card);
   const box = $('chart'), empty = $('chart-empty'), note = $('chart-note');
   if (!ev || ev.curve.length === 0) {
@@ -372,16 +390,19 @@ export function renderChart(card, opts, imageFraction) {
   empty.hidden = true;
   const frac = (p) => (typeof p.macs_fraction === 'number' ? p.macs_fraction : null);
   const pts = ev.curve.filter((p) => frac(p) !== null);
+  const rest = otherSeries(others);
+  const restPts = rest.flatMap((o) => o.points);
   const W = 340, H = 230, L = 44, R = 10, T = 12, B = 38;
-  const xs = [...pts.map(frac), 1, ...(imageFraction !== null ? [imageFraction] : [])];
-  const ys = [...pts.map((p) => p.accuracy), ...(ev.staticAccuracy !== null ? [ev.staticAccuracy] : [])];
+  const xs = [...pts.map(frac), ...restPts.map((o) => o.frac), 1, ...(imageFraction !== null ? [imageFraction] : [])];
+  const ys = [...pts.map((p) => p.accuracy), ...restPts.map((o) => o.p.accuracy), ...(ev.staticAccuracy !== null ? [ev.staticAccuracy] : [])];
   const x0 = Math.max(0, Math.floor(Math.min(...xs) * 10) / 10), x1 = Math.ceil(Math.max(...xs) * 10) / 10;
   const y0 = Math.max(0, Math.floor(Math.min(...ys) * 20) / 20), y1 = Math.min(1, Math.ceil(Math.max(...ys) * 20) / 20 + 1e-9);
   const X = (v) => L + (W - L - R) * (v - x0) / Math.max(1e-9, x1 - x0);
   const Y = (v) => T + (H - T - B) * (1 - (v - y0) / Math.max(1e-9, y1 - y0));
   const g = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart-svg', role: 'img', 'aria-labelledby': 'chart-title' });
   const title = svg('title', { id: 'chart-title' });
-  title.textContent = `Test accuracy against MACs (share of the static network) for ${ev.curve.length} threshold settings`;
+  title.textContent = `Test accuracy against MACs (share of the static network) for ${ev.curve.length} threshold settings` +
+    (rest.length ? `, and ${restPts.length} of ${rest.length} other model${rest.length > 1 ? 's' : ''}` : '');
   g.append(title);
   // axes and grid
   const ticks = (a, b) => {
@@ -405,6 +426,27 @@ export function renderChart(card, opts, imageFraction) {
       svgText(X(imageFraction) + 3, T + 10, 'this image', { class: 'tick' }));
   }
   const legend = [];
+  // other models first, so this model's points are drawn over them
+  const placed = [];
+  for (const o of rest) {
+    g.append(svg('polyline', { points: o.points.map(({ p, frac: f }) => `${X(f)},${Y(p.accuracy)}`).join(' '), class: 'series series-other' }));
+    for (const { p, frac: f } of o.points) {
+      const m = marker('circle', X(f), Y(p.accuracy), 2.6, 'pt pt-other');
+      const t = svg('title');
+      t.textContent = `${o.name}, τ_L ${fmtTau(p.tau_l)}, τ_C ${fmtTau(p.tau_c)}: ${fmtPct(p.accuracy)} at ${fmtPct(f)} MACs`;
+      m.append(t);
+      g.append(m);
+    }
+    const at = o.def ?? o.points[o.points.length - 1];
+    const right = X(at.frac) > W / 2;
+    const w = 4.4 * o.name.length, lx = X(at.frac) + (right ? -5 - w : 5);
+    // below its point, moved further down past labels already placed (the chart is small)
+    let ly = Y(at.p.accuracy) + 12;
+    while (placed.some((b) => lx < b.x + b.w && b.x < lx + w && Math.abs(ly - b.y) < 10) && ly < H - B) ly += 10;
+    placed.push({ x: lx, y: ly, w });
+    g.append(svgText(lx, ly, o.name, { class: 'other-label' }));
+  }
+  if (rest.length) legend.push(`other models of this depth, LC-Net (grey): ${rest.map((o) => o.name).join(', ')}`);
   for (const [mode, s] of Object.entries(SERIES)) {
     const ps = pts.filter((p) => p.mode === mode).sort((a, b) => frac(a) - frac(b));
     if (!ps.length) continue;
@@ -439,11 +481,13 @@ export function renderChart(card, opts, imageFraction) {
   }
   box.replaceChildren(g);
   box.dataset.points = String(pts.length);
+  box.dataset.others = String(restPts.length);
   let text = `${ev.dataset}. Series: ${legend.join('; ')}. `;
   if (!op) text += `No measured point for ${modeName(opts.mode)}.`;
   else if (op.text) text += `Current setting: static, ${fmtPct(op.y)}.`;
   else text += `${op.exact ? 'Current setting' : `Nearest measured setting (τ_L ${fmtTau(op.p.tau_l)}, τ_C ${fmtTau(op.p.tau_c)})`}: ${fmtPct(op.y)} accuracy at ${fmtPct(op.x)} of the static MACs.`;
   if (imageFraction !== null) text += ` This image: ${fmtPct(imageFraction)}.`;
+  if (rest.length) text += ' Grey points: the other shipped models of this depth, trained towards other compute targets — a different training target can beat a threshold change; pick one in the model list to run it.';
   note.textContent = text;
 }
 

@@ -2,6 +2,8 @@
 // blocks the page. Protocol (every request carries an `id`; every reply echoes it):
 //   {id, type: "init"}                                  → {id, ok, result: {}}
 //   {id, type: "load", url [, size] | bytes}            → {id, ok, result: {info}}
+//   {id, type: "card", url}                             → {id, ok, result: {info}} of that model file,
+//                                                          validated like "load", without replacing the model
 //   {id, type: "classify", rgba, width, height, options}→ {id, ok, result: {trace, preview}}
 //   {id, type: "memory"}                                → {id, ok, result: {wasmBytes}}
 //   failure of any of them                              → {id, ok: false, error: "message"}
@@ -13,12 +15,12 @@ let wasmReady = null;
 let wasmMemory = null;   // the module's linear memory: it only grows, so its size is the high-water mark
 let model = null;
 
-async function fetchBytes(url, id, what, expected = 0) {
+async function fetchBytes(url, id, what, expected = 0, quiet = false) {
   const res = await fetch(url);
   if (!res.ok) throw new Error(`could not fetch ${url}: HTTP ${res.status}`);
   // Chunked responses carry no Content-Length; the caller may know the size (models/index.json).
   const total = Number(res.headers.get('Content-Length')) || expected || 0;
-  if (!res.body) return new Uint8Array(await res.arrayBuffer());
+  if (!res.body || quiet) return new Uint8Array(await res.arrayBuffer());
   const reader = res.body.getReader();
   const chunks = [];
   let loaded = 0;
@@ -61,6 +63,16 @@ const handlers = {
     if (model) model.free();                // replace only once the new one loaded
     model = next;
     return { info };
+  },
+  // Another shipped model's card, for the chart (its measured points beside the loaded model's).
+  async card(msg) {
+    await ensureWasm(msg.id);
+    const other = new Model(await fetchBytes(msg.url, msg.id, 'model card', 0, true));
+    try {
+      return { info: other.info() };
+    } finally {
+      other.free();
+    }
   },
   async classify(msg) {
     if (!model) throw new Error('no model is loaded');

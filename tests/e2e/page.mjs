@@ -35,6 +35,12 @@ const index = JSON.parse(readFileSync(join(root, 'www', 'models', 'index.json'),
 if (!index.default) throw new Error('www/models/index.json lists no model: weights/ is empty');
 const model = join(root, 'www', 'models', index.default);
 const card = readCard(model);
+// The LC-Net points of a card's measured curve, as the chart draws them for other models.
+const lcPoints = (c) => (c.evaluation?.curve ?? []).filter((p) => p.mode === 'lc' && typeof p.macs_fraction === 'number').length;
+// Every shipped model but `exceptFile`, of ResNet-`depth`: the chart's grey points.
+const othersOfDepth = (depth, exceptFile) => index.models.filter((m) => m.file !== exceptFile)
+  .map((m) => ({ file: m.file, card: readCard(join(root, 'www', 'models', m.file)) }))
+  .filter((m) => m.card.arch.depth === depth && lcPoints(m.card) > 0);
 
 const checks = [];
 function check(name, ok, detail = '') {
@@ -196,6 +202,17 @@ try {
   if (!card.evaluation?.curve) {
     check('no curve: the chart says so', /no accuracy–MACs curve measured for this model yet/i.test(await text(page, '#chart-empty')));
   }
+  // Every other shipped model of this depth: its measured LC-Net points in grey, named.
+  const others = othersOfDepth(card.arch.depth, index.default);
+  const wantOthers = others.reduce((n, m) => n + lcPoints(m.card), 0);
+  if (card.evaluation?.curve) {
+    await page.waitForFunction((n) => document.querySelector('#chart')?.dataset.others === String(n), wantOthers, { timeout: TIMEOUT })
+      .catch(() => {});
+    const chartText = await text(page, '#chart');
+    check(`chart: the ${others.length} other shipped models of this depth drawn beside (${wantOthers} grey points, named)`,
+      (await page.locator('#chart svg .pt-other').count()) === wantOthers && others.every((m) => chartText.includes(m.card.name)),
+      `${await page.locator('#chart svg .pt-other').count()} grey points; ${await text(page, '#chart-note')}`);
+  }
   check('mode and sliders start at the card\'s defaults',
     (await page.locator('input[name="mode"]:checked').getAttribute('value')) === (g ? 'lc' : 'static') &&
     Number(await page.inputValue('#tau-l')) === card.thresholds.tau_l && Number(await page.inputValue('#tau-c')) === card.thresholds.tau_c);
@@ -336,7 +353,9 @@ try {
   await expectSetting(page, 'lc', 0.5, 0.5);
   check('own model: error cleared, listed in the picker', !(await page.locator('#model-error').isVisible()) &&
     (await page.locator('#model-select option').filter({ hasText: 'curve-model.safetensors' }).count()) === 1);
-  check('chart: one marker per curve point plus static', (await page.locator('#chart svg .pt').count()) === SYNTH.curve.length + 1);
+  check('chart: one marker per curve point plus static', (await page.locator('#chart svg .pt:not(.pt-other)').count()) === SYNTH.curve.length + 1);
+  check('chart: an own model is drawn beside every shipped model of its depth',
+    (await page.locator('#chart svg .pt-other').count()) === othersOfDepth(card.arch.depth, null).reduce((n, m) => n + lcPoints(m.card), 0));
   check('chart: the current setting is marked', /you are here/.test(await text(page, '#chart')) && /Current setting: 86\.0 % accuracy at 61\.0 %/.test(await text(page, '#chart-note')),
     await text(page, '#chart-note'));
   const cur = await page.locator('#result').getAttribute('data-file');
