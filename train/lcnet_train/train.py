@@ -218,6 +218,8 @@ def evaluate(model, x_u8: torch.Tensor, y: torch.Tensor, norm, cfg: dict, device
     exe = None
     for i in range(0, len(y), cfg["eval_batch"]):
         xb = norm(x_u8[i:i + cfg["eval_batch"]].to(device))
+        if cfg["channels_last"]:
+            xb = xb.contiguous(memory_format=torch.channels_last)
         yb = y[i:i + cfg["eval_batch"]].to(device)
         for m in modes:
             logits, infos = model(xb, mode=m, tau_l=cfg["tau_l"], tau_c=cfg["tau_c"], trace=True)
