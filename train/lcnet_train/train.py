@@ -470,6 +470,8 @@ def main(argv=None) -> int:
 
     smacs = static_macs(model)
     teacher = make_teacher(cfg, device) if cfg["phase"] == "gates" else None
+    if teacher is not None and cfg["channels_last"]:
+        teacher = teacher.to(memory_format=torch.channels_last)
     mode = cfg["train_mode"] if cfg["phase"] == "gates" else "static"
 
     def state(done=False) -> dict:
