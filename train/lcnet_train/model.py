@@ -94,7 +94,7 @@ class BasicBlock(nn.Module):
             # Gates run in float32 even under bf16 autocast (training): they are tiny, and their values
             # decide thresholds and the compute term, where bf16's 3 digits would show.
             with torch.autocast(x.device.type, enabled=False):
-                p = x.float().mean(dim=(2, 3))
+                p = x.mean(dim=(2, 3), dtype=torch.float32)
                 if self.gate_l is not None:
                     s_l = self._clamp(self.gate_l(p), mode).squeeze(1)
                     fl = _factor(s_l, mode, tau_l)
@@ -104,11 +104,12 @@ class BasicBlock(nn.Module):
         elif mode not in MODES:
             raise ValueError(mode)
         h = F.relu(self.bn1(self.conv1(x)))
+        # factors in the activations' dtype (bf16 under autocast): no float32 copy of every activation
         if fc is not None:
-            h = h * fc[:, :, None, None]
+            h = h * fc.to(h.dtype)[:, :, None, None]
         r = self.bn2(self.conv2(h))
         if fl is not None:
-            r = r * fl[:, None, None, None]
+            r = r * fl.to(r.dtype)[:, None, None, None]
         y = F.relu(self.shortcut(x) + r)
         return y, dict(s_l=s_l, s_c=s_c, fl=fl, fc=fc, batch=b)
 
