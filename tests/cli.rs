@@ -67,6 +67,14 @@ fn classify_json_reports_label_macs_and_blocks() {
     assert!(table.status.success());
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(text.contains("img.png") && text.contains("/6"), "{text}");
+
+    // the table shortens a long name by characters: a cut inside a two-byte 'é' once panicked
+    let long = png.with_file_name("éééééééééééééééééééx.png");
+    std::fs::copy(&png, &long).unwrap();
+    let table = lcnet(&["classify", "-m", s(&model), s(&long)]);
+    assert_success(&table);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.contains("éééééééééééééééééééx.png"), "{text}");
 }
 
 #[test]

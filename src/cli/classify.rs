@@ -91,11 +91,7 @@ fn print_table(rows: &[Row]) {
                 });
             stages.push_str(&format!("{k}/{c} "));
         }
-        let name = if r.file.len() > 28 {
-            &r.file[r.file.len() - 28..]
-        } else {
-            &r.file
-        };
+        let name = last_chars(&r.file, 28);
         out!(
             "{:<28} {:<11} {:>6.3} {:>11} {:>11} {:>6.1}% {:>3}/{:<3}  {}",
             name,
@@ -108,5 +104,15 @@ fn print_table(rows: &[Row]) {
             t.blocks_total,
             stages.trim_end()
         );
+    }
+}
+
+/// The end of `s`, at most `n` characters (not bytes: a file name may be any Unicode), so a long
+/// path keeps its file name in the table's column.
+fn last_chars(s: &str, n: usize) -> &str {
+    let count = s.chars().count();
+    match s.char_indices().nth(count.saturating_sub(n)) {
+        Some((i, _)) if count > n => &s[i..],
+        _ => s,
     }
 }
