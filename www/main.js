@@ -3,7 +3,9 @@
 // against static, re-running everything whenever the mode or a threshold changes.
 import { InferenceClient } from './client.js';
 import { decodeImage, ImageDecodeError, MAX_FILE_BYTES } from './image.js';
-import { $, el, fmtM, fmtTau, renderBatch, renderChart, renderModel, renderResult, renderTiming } from './render.js';
+import {
+  $, defaultPoint, el, fmtM, fmtPct, fmtTau, renderBatch, renderChart, renderModel, renderResult, renderTiming,
+} from './render.js';
 
 const TIMING_RUNS = 7;                  // timed runs of each, after one warm-up run of each
 const MAX_MODEL_BYTES = 256 * 1024 * 1024;
@@ -128,12 +130,20 @@ async function loadOtherCards() {
       console.warn(`model card of ${file}: ${e.message}`);
     }
   }
+  if (!$('model-select').disabled) fillModelSelect();
   if (state.info) drawChart(currentFraction());
+}
+
+/** A shipped model's name, with what it does at its defaults once its card has been read. */
+function modelLabel(file) {
+  const name = file.replace(/\.safetensors$/, '');
+  const d = state.cards.has(file) ? defaultPoint(state.cards.get(file)) : null;
+  return d && typeof d.macs_fraction === 'number' ? `${name} · ${fmtPct(d.accuracy)}, ${Math.round(100 * d.macs_fraction)} % MACs` : name;
 }
 
 function fillModelSelect() {
   const sel = $('model-select');
-  const opts = state.models.map(({ file }) => new Option(file.replace(/\.safetensors$/, ''), file));
+  const opts = state.models.map(({ file }) => new Option(modelLabel(file), file));
   for (const [key, m] of state.own) opts.push(new Option(`your file: ${m.name}`, key));
   sel.replaceChildren(...opts);
   sel.value = state.modelKey;
@@ -545,7 +555,10 @@ async function fetchModelList() {
     throw new Error('No model to load: weights/ held no model file when scripts/build-web.sh ran.');
   }
   const files = models.map((m) => m.file);
-  return { models, def: files.includes(index.default) ? index.default : files[0] };
+  const def = files.includes(index.default) ? index.default : files[0];
+  // the default first in the picker
+  models.sort((a, b) => (b.file === def) - (a.file === def));
+  return { models, def };
 }
 
 async function main() {

@@ -118,10 +118,17 @@ export function renderModel(info, source) {
   ];
   if (c.gates) rows.push(['Default thresholds', `τ_L = ${fmtTau(c.thresholds.tau_l)}, τ_C = ${fmtTau(c.thresholds.tau_c)}`]);
   if (ev && ev.staticAccuracy !== null) {
-    rows.push(['Test accuracy', `${fmtPct(ev.staticAccuracy)} static, ${ev.dataset}`]);
-    if (gs.joint?.backboneAccuracy != null) rows.push(['Backbone it started from', `${fmtPct(gs.joint.backboneAccuracy)} (trainer's evaluation; the static figure above runs these jointly trained weights without their gates)`]);
-    const d = c.thresholds && ev.curve.find((p) => p.mode === 'lc' && near(p.tau_l, c.thresholds.tau_l) && near(p.tau_c, c.thresholds.tau_c));
-    if (d) rows.push(['At the defaults', `${fmtPct(d.accuracy)} at ${fmtPct(d.macs_fraction ?? NaN)} of the static MACs`]);
+    const d = defaultPoint(c);
+    const atDefaults = d && ['At the defaults', `${fmtPct(d.accuracy)} test accuracy at ${fmtPct(d.macs_fraction ?? NaN)} of the static MACs, ${ev.dataset}`];
+    if (gs.joint) {
+      // the static figure of jointly trained weights is no baseline: lead with what the model does
+      if (atDefaults) rows.push(atDefaults);
+      if (gs.joint.backboneAccuracy != null) rows.push(['Backbone it started from', `${fmtPct(gs.joint.backboneAccuracy)} static (trainer's evaluation)`]);
+      rows.push(['Without its gates', `${fmtPct(ev.staticAccuracy)} (these weights were trained with their gates: not a baseline)`]);
+    } else {
+      rows.push(['Test accuracy', `${fmtPct(ev.staticAccuracy)} static, ${ev.dataset}`]);
+      if (atDefaults) rows.push(atDefaults);
+    }
   } else {
     const t = trainerAccuracy(c);
     rows.push(['Test accuracy', t === null ? 'not evaluated yet' : `not evaluated by lcnet eval yet (the trainer measured ${fmtPct(t)} static)`]);
@@ -137,6 +144,13 @@ export function renderModel(info, source) {
 }
 
 const near = (a, b) => typeof a === 'number' && typeof b === 'number' && Math.abs(a - b) < 1e-4;
+
+/** The card's measured LC-Net point at its default thresholds, or null. */
+export function defaultPoint(card) {
+  const ev = evaluationOf(card), t = card?.thresholds;
+  if (!ev || !t) return null;
+  return ev.curve.find((p) => p.mode === 'lc' && near(p.tau_l, t.tau_l) && near(p.tau_c, t.tau_c)) ?? null;
+}
 
 // ---- one result --------------------------------------------------------------------------
 function drawPreview(rgba, size) {
@@ -365,9 +379,8 @@ function otherSeries(others) {
     const points = ev.curve.filter((p) => p.mode === 'lc' && typeof p.macs_fraction === 'number')
       .map((p) => ({ p, frac: p.macs_fraction })).sort((a, b) => a.frac - b.frac);
     if (!points.length) continue;
-    const t = card.thresholds;
-    const def = t ? points.find(({ p }) => near(p.tau_l, t.tau_l) && near(p.tau_c, t.tau_c)) ?? null : null;
-    out.push({ name, points, def });
+    const dp = defaultPoint(card);
+    out.push({ name, points, def: points.find(({ p }) => p === dp) ?? null });
   }
   return out;
 }
@@ -394,7 +407,10 @@ export function renderChart(card, opts, imageFraction, others = []) {
   const restPts = rest.flatMap((o) => o.points);
   const W = 340, H = 230, L = 44, R = 10, T = 12, B = 38;
   const xs = [...pts.map(frac), ...restPts.map((o) => o.frac), 1, ...(imageFraction !== null ? [imageFraction] : [])];
-  const ys = [...pts.map((p) => p.accuracy), ...restPts.map((o) => o.p.accuracy), ...(ev.staticAccuracy !== null ? [ev.staticAccuracy] : [])];
+  // jointly trained weights: the backbone they started from is the accuracy to compare with
+  const backbone = jointlyTrained(card)?.backboneAccuracy ?? null;
+  const ys = [...pts.map((p) => p.accuracy), ...restPts.map((o) => o.p.accuracy), ...(ev.staticAccuracy !== null ? [ev.staticAccuracy] : []),
+    ...(backbone !== null ? [backbone] : [])];
   const x0 = Math.max(0, Math.floor(Math.min(...xs) * 10) / 10), x1 = Math.ceil(Math.max(...xs) * 10) / 10;
   const y0 = Math.max(0, Math.floor(Math.min(...ys) * 20) / 20), y1 = Math.min(1, Math.ceil(Math.max(...ys) * 20) / 20 + 1e-9);
   const X = (v) => L + (W - L - R) * (v - x0) / Math.max(1e-9, x1 - x0);
@@ -426,6 +442,11 @@ export function renderChart(card, opts, imageFraction, others = []) {
       svgText(X(imageFraction) + 3, T + 10, 'this image', { class: 'tick' }));
   }
   const legend = [];
+  if (backbone !== null) {
+    g.append(svg('line', { x1: L, x2: W - R, y1: Y(backbone), y2: Y(backbone), class: 'backbone-line' }),
+      svgText(L + 4, Y(backbone) - 3, `backbone it started from, static: ${fmtPct(backbone)}`, { class: 'other-label' }));
+    legend.push('the backbone it started from (dashed line)');
+  }
   // other models first, so this model's points are drawn over them
   const placed = [];
   for (const o of rest) {
@@ -462,7 +483,7 @@ export function renderChart(card, opts, imageFraction, others = []) {
   }
   if (ev.staticAccuracy !== null) {
     g.append(marker('diamond', X(1), Y(ev.staticAccuracy), 4, 'pt pt-static'));
-    legend.push('static (diamond)');
+    legend.push(backbone !== null ? 'these weights without their gates (diamond; not a baseline)' : 'static (diamond)');
   }
   // the operating point: the measured setting nearest to the current one
   let op = null;

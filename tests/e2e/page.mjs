@@ -213,6 +213,16 @@ try {
       (await page.locator('#chart svg .pt-other').count()) === wantOthers && others.every((m) => chartText.includes(m.card.name)),
       `${await page.locator('#chart svg .pt-other').count()} grey points; ${await text(page, '#chart-note')}`);
   }
+  if (joint) {
+    const dts = await page.locator('#card dt').allTextContents();
+    check('jointly trained weights: the card leads with the default operating point, the gateless figure last',
+      dts.indexOf('At the defaults') >= 0 && dts.indexOf('At the defaults') < dts.indexOf('Without its gates') && !dts.includes('Test accuracy'), dts.join(' | '));
+    check('jointly trained weights: the chart draws the backbone it started from', (await page.locator('#chart svg .backbone-line').count()) === 1);
+  }
+  const firstOption = (await page.locator('#model-select option').first().textContent()).trim();
+  const defPt = (card.evaluation?.curve ?? []).find((p) => p.mode === 'lc' && Math.abs(p.tau_l - card.thresholds.tau_l) < 1e-4 && Math.abs(p.tau_c - card.thresholds.tau_c) < 1e-4);
+  check('model picker: the default first, with its accuracy and MACs at its defaults once its card is read',
+    firstOption.startsWith(card.name) && (!defPt || firstOption.includes(`${(100 * defPt.accuracy).toFixed(1)} %, ${Math.round(100 * defPt.macs_fraction)} % MACs`)), firstOption);
   check('mode and sliders start at the card\'s defaults',
     (await page.locator('input[name="mode"]:checked').getAttribute('value')) === (g ? 'lc' : 'static') &&
     Number(await page.inputValue('#tau-l')) === card.thresholds.tau_l && Number(await page.inputValue('#tau-c')) === card.thresholds.tau_c);
