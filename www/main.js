@@ -80,6 +80,9 @@ function defaultOptions(card) {
   return { mode, tau_l: r(card.thresholds?.tau_l ?? 0.5), tau_c: r(card.thresholds?.tau_c ?? 0.5) };
 }
 
+/** Where a shipped model file is served. */
+const modelUrl = (file) => new URL(`models/${encodeURIComponent(file)}`, document.baseURI).href;
+
 async function loadModel(key) {
   const own = state.own.get(key);
   let info, source;
@@ -90,7 +93,7 @@ async function loadModel(key) {
   } else {
     setStatus('loading', `Loading model ${key}…`);
     const size = state.models.find((m) => m.file === key)?.size ?? 0;
-    info = await state.client.load(new URL(`models/${encodeURIComponent(key)}`, document.baseURI).href, size);
+    info = await state.client.load(modelUrl(key), size);
     source = `shipped: models/${key}`;
     state.cards.set(key, info.card);
   }
@@ -124,7 +127,7 @@ async function loadOtherCards() {
   for (const { file } of state.models) {
     if (state.cards.has(file)) continue;
     try {
-      const info = await state.client.card(new URL(`models/${encodeURIComponent(file)}`, document.baseURI).href);
+      const info = await state.client.card(modelUrl(file));
       state.cards.set(file, info.card);
     } catch (e) {
       console.warn(`model card of ${file}: ${e.message}`);
