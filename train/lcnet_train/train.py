@@ -132,6 +132,13 @@ def precision_at(cfg: dict, gstep: int) -> str:
     return cfg["precision"]
 
 
+def plan_reproduces(old_cfg: dict, new_cfg: dict, used_at, done: int) -> bool:
+    """Whether a changed plan says the same as the old one about each of the `done` units (epochs or global steps)
+    already trained; `used_at(cfg, i)` is what unit `i` ran with under `cfg`."""
+    old, new = {**DEFAULTS, **old_cfg}, {**DEFAULTS, **new_cfg}
+    return all(used_at(old, i) == used_at(new, i) for i in range(done))
+
+
 def autocast(device: torch.device, precision: str):
     if precision not in ("fp32", "bf16"):
         raise ValueError(f"precision {precision!r}: fp32 or bf16")
@@ -406,19 +413,15 @@ def main(argv=None) -> int:
         # A re-plan (shorter or longer run) is accepted only when the new plan reproduces every epoch already
         # trained, so the config alone still says exactly what the run did.
         if changed and set(changed) <= {"epochs", "schedule_plan"}:
-            old = {**DEFAULTS, **ck["config"]}
-            new = {**DEFAULTS, **cfg}
-            if all(planned_epochs(old, e) == planned_epochs(new, e) for e in range(ck["epoch"] + (1 if ck["step"] else 0))) \
-                    and new["epochs"] > ck["epoch"]:
+            started = ck["epoch"] + (1 if ck["step"] else 0)
+            if plan_reproduces(ck["config"], cfg, planned_epochs, started) and cfg["epochs"] > ck["epoch"]:
                 log(f"{run}: re-planned at epoch {ck['epoch']}: {changed}")
                 changed = {}
         # A precision switch likewise: the new plan must say what every step already trained ran at.
         if changed and set(changed) <= {"precision", "precision_plan"}:
-            old = {**DEFAULTS, **ck["config"]}
-            new = {**DEFAULTS, **cfg}
             done_steps = ck["schedule"]["global_step"]
-            if all(precision_at(old, g) == precision_at(new, g) for g in range(done_steps)):
-                log(f"{run}: precision from global step {done_steps}: {precision_at(new, done_steps)} ({changed})")
+            if plan_reproduces(ck["config"], cfg, precision_at, done_steps):
+                log(f"{run}: precision from global step {done_steps}: {precision_at(cfg, done_steps)} ({changed})")
                 changed = {}
         if changed:
             raise SystemExit(f"{ckpt_path}: config differs from the checkpoint's (old, new): {changed}")
