@@ -107,7 +107,7 @@ async function loadModel(key) {
   for (const id of ['model', 'controls', 'curve', 'input']) $(id).hidden = false;
   drawChart(null);
   setStatus('ready', `Ready: ${info.card.name} (${fmtM(info.macs_static)} MACs static). ${state.images.length ? '' : 'Pick an image.'}`);
-  if (state.images.length) refresh();
+  if (state.images.length) { drawBatch(); refresh(); }   // the old model's rows are marked at once
 }
 
 /** The other shipped models of the same depth with a measured curve: drawn beside this one's. */
@@ -238,6 +238,8 @@ function changed() {
 
 const optsKey = () => `${state.modelGen}|${state.opts.mode}|${state.opts.tau_l}|${state.opts.tau_c}`;
 const current = () => state.images.find((i) => i.id === state.currentId) ?? null;
+/** Whether an image's traces belong to the current model and settings. */
+const isFresh = (img) => img.dyn?.key === optsKey() && img.stat?.gen === state.modelGen;
 function currentFraction() {
   const t = current()?.dyn?.trace;
   return t && current().dyn.key === optsKey() ? t.macs / t.macs_static : null;
@@ -290,10 +292,11 @@ async function refreshOnce() {
     if (state.dirty) return;
     showCurrent();
   }
+  if (state.images.some((img) => !isFresh(img))) drawBatch();
   let n = 0;
   for (const img of state.images) {
     if (state.dirty) return;
-    if (img.dyn?.key === optsKey() && img.stat?.gen === state.modelGen) continue;
+    if (isFresh(img)) continue;
     try {
       await ensureTraces(img);
     } catch (e) {
@@ -377,14 +380,14 @@ function drawStrip() {
 
 function drawBatch() {
   $('batch').hidden = state.images.length === 0;
-  renderBatch(state.images, state.currentId, select);
+  renderBatch(state.images, state.currentId, select, isFresh);
   drawStrip();
 }
 
 function select(id) {
   state.currentId = id;
   const cur = current();
-  if (cur?.dyn?.key === optsKey() && cur.stat?.gen === state.modelGen) {
+  if (cur && isFresh(cur)) {
     showCurrent();
     drawBatch();
   } else {

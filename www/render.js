@@ -513,15 +513,22 @@ export function renderChart(card, opts, imageFraction, others = []) {
 }
 
 // ---- batch view --------------------------------------------------------------------------
-export function renderBatch(images, currentId, onSelect) {
+/**
+ * The batch table, its summary and its histogram. `isFresh(img)`: whether the image's traces belong to the current
+ * model and settings; rows that do not are dimmed while they are re-run and left out of the summary, so a mean never
+ * mixes two models or two thresholds.
+ */
+export function renderBatch(images, currentId, onSelect, isFresh = () => true) {
   const rows = images.map((img) => {
     const t = img.dyn?.trace, s = img.stat?.trace;
+    const stale = !!t && !isFresh(img);
     const right = img.trueLabel && t ? t.label === img.trueLabel : null;
     const thumb = el('img', { src: img.url, alt: '', class: 'thumb-sm' });
     const name = el('button', { type: 'button', class: 'linkish', text: img.name });
     name.addEventListener('click', () => onSelect(img.id));
     const pred = t ? `${t.label}${right === null ? '' : right ? ' ✓' : ` ✗ (true: ${img.trueLabel})`}` : '…';
-    return el('tr', { class: img.id === currentId ? 'current' : undefined, 'data-id': String(img.id) },
+    const cls = [img.id === currentId ? 'current' : '', stale ? 'stale' : ''].filter(Boolean).join(' ');
+    return el('tr', { class: cls || undefined, 'data-id': String(img.id), title: stale ? 'updating: these figures are from the previous model or setting' : undefined },
       el('td', {}, thumb), el('td', {}, name),
       el('td', { text: pred, class: right === false ? 'wrong' : undefined }),
       el('td', { class: 'n', text: t ? fmtPct(t.prob) : '' }),
@@ -531,13 +538,14 @@ export function renderBatch(images, currentId, onSelect) {
       el('td', { class: 'n', text: t ? `${t.blocks_executed}/${t.blocks_total}` : '' }));
   });
   $('batch-table').tBodies[0].replaceChildren(...rows);
-  const done = images.filter((i) => i.dyn?.trace);
+  const done = images.filter((i) => i.dyn?.trace && isFresh(i));
   const labelled = done.filter((i) => i.trueLabel);
   const correct = labelled.filter((i) => i.dyn.trace.label === i.trueLabel).length;
   const mean = done.length ? done.reduce((x, i) => x + i.dyn.trace.macs, 0) / done.length : 0;
   $('batch-summary').textContent = `${images.length} image${images.length === 1 ? '' : 's'}` +
     (done.length ? ` · mean ${fmtM(mean)} MACs per image` : '') +
-    (labelled.length ? ` · ${correct}/${labelled.length} of the labelled samples right` : '');
+    (labelled.length ? ` · ${correct}/${labelled.length} of the labelled samples right` : '') +
+    (done.length < images.length ? ` · updating ${images.length - done.length}…` : '');
   $('batch').dataset.complete = String(done.length === images.length);
   renderHistogram(done.map((i) => i.dyn.trace.macs), done[0]?.stat?.trace?.macs ?? done[0]?.dyn.trace.macs_static);
 }
