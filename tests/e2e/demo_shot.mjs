@@ -1,7 +1,7 @@
 // The README's screenshot (www/assets/demo.png): the page with the shipped default model at its
 // default thresholds, on a picture drawn here, a block that ran part of its channels focused. The sample
 // gallery is kept out (its CIFAR-10 images are not ours to publish): only the result panel is taken. Run after scripts/build-web.sh and cargo build --release:
-//   node tests/e2e/demo_shot.mjs [OUT.png]
+//   node tests/e2e/demo_shot.mjs [OUT.png] [--model lcnet-r56.safetensors]   (another shipped model, from the picker)
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { chromium } from 'playwright-core';
@@ -36,6 +36,8 @@ export function drawPlane(w, h) {
 }
 
 const out = process.argv.find((a) => a.endsWith('.png')) ?? join(root, 'www', 'assets', 'demo.png');
+const modelArg = process.argv.indexOf('--model');
+const model = modelArg > 0 ? process.argv[modelArg + 1] : null;
 mkdirSync(join(artifacts, 'inputs'), { recursive: true });
 const img = writePng(join(artifacts, 'inputs', 'drawn-plane.png'), drawPlane(256, 256), 256, 256);
 const { proc, base } = await startServer();
@@ -45,6 +47,10 @@ try {
   await page.route('**/gallery/index.json', (r) => r.fulfill({ json: { images: [] } }));
   await page.goto(`${base}/`);
   await page.locator('#status[data-state="ready"]').waitFor({ timeout: 60000 });
+  if (model) {
+    await page.selectOption('#model-select', model);
+    await page.waitForFunction((n) => document.querySelector('#status-text')?.textContent.includes(`Ready: ${n} `), model.replace(/\.safetensors$/, ''), { timeout: 60000 });
+  }
   await page.setInputFiles('#file', img);
   await page.locator('#result[data-file="drawn-plane.png"]').waitFor({ state: 'visible', timeout: 60000 });
   await page.locator('#timing[data-state="done"]').waitFor({ timeout: 60000 });
