@@ -107,7 +107,7 @@ async function loadModel(key) {
   for (const id of ['model', 'controls', 'curve', 'input']) $(id).hidden = false;
   drawChart(null);
   setStatus('ready', `Ready: ${info.card.name} (${fmtM(info.macs_static)} MACs static). ${state.images.length ? '' : 'Pick an image.'}`);
-  if (state.images.length) { drawBatch(); refresh(); }   // the old model's rows are marked at once
+  if (state.images.length) refresh();
 }
 
 /** The other shipped models of the same depth with a measured curve: drawn beside this one's. */
@@ -267,6 +267,8 @@ async function ensureTraces(img) {
 /** Re-runs what is stale; coalesces bursts of changes (a slider drag) into one pass at a time. */
 async function refresh() {
   if (!state.info) return;
+  // Rows of another model or setting are marked at once (synchronously, before any await), even while a pass runs.
+  if (state.images.some((img) => !isFresh(img))) drawBatch();
   if (state.running) { state.dirty = true; return; }
   state.running = true;
   try {
@@ -292,7 +294,6 @@ async function refreshOnce() {
     if (state.dirty) return;
     showCurrent();
   }
-  if (state.images.some((img) => !isFresh(img))) drawBatch();
   let n = 0;
   for (const img of state.images) {
     if (state.dirty) return;

@@ -390,26 +390,27 @@ try {
   // Every other shipped model opens from the picker with its own map and its card's defaults.
   for (const m of index.models.filter((x) => x.file !== index.default)) {
     const mc = readCard(join(root, 'www', 'models', m.file));
-    const nBlocks = 3 * mc.arch.blocks_per_stage;
-    const macsStatic = 14155776 * mc.arch.blocks_per_stage - 1916288;
-    // a batch row's figures, as the page shows them: [stale?, static MACs]
-    const batchRows = () => page.$$eval('#batch-table tbody tr', (trs) => trs.map((tr) => [tr.classList.contains('stale'), tr.querySelectorAll('td')[5]?.textContent.replace(/\D/g, '')]));
+    const mi = cliInfo(join(root, 'www', 'models', m.file));
+    const nBlocks = mi.blocks.length;
+    const macsStatic = digits(mi.macs_static);
+    // a batch row's figures, as the page shows them: [stale?, static MACs or null when not run yet]
+    const batchRows = async () => (await page.$$eval('#batch-table tbody tr', (trs) => trs.map((tr) => [tr.classList.contains('stale'), tr.querySelectorAll('td')[5]?.textContent ?? ''])))
+      .map(([stale, macs]) => [stale, macs.trim() === '' ? null : digits(macs)]);
     await page.selectOption('#model-select', m.file);
     await page.waitForFunction((n) => document.querySelector('#card dd')?.textContent === n, mc.name, { timeout: TIMEOUT });
     const during = await batchRows();
     check(`switching to ${mc.name}: batch rows from the previous model are marked as updating, never shown as this model's`,
-      during.length > 0 && during.every(([stale, macs]) => stale || macs === '' || macs === String(macsStatic)),
+      during.length > 0 && during.every(([stale, macs]) => stale || macs === null || macs === macsStatic),
       `${during.filter(([s]) => s).length} of ${during.length} marked`);
     await page.locator('#batch[data-complete="true"]').waitFor({ timeout: TIMEOUT });
     const after = await batchRows();
     check(`switching to ${mc.name}: every batch row re-run on it (static MACs ${macsStatic})`,
-      after.every(([stale, macs]) => !stale && macs === String(macsStatic)) && !/updating/.test(await text(page, '#batch-summary')));
+      after.every(([stale, macs]) => !stale && macs === macsStatic) && !/updating/.test(await text(page, '#batch-summary')));
     await page.waitForFunction((n) => document.querySelectorAll('#blocks .blk').length === n, nBlocks, { timeout: TIMEOUT });
     await ready(page);
-    const gated = mc.gates;
     check(`shipped ${mc.name} from the picker: ${nBlocks} blocks in the map, sliders at its defaults`,
       (await page.locator('#blocks .blk').count()) === nBlocks &&
-      (await page.locator('input[name="mode"]:checked').getAttribute('value')) === (gated ? 'lc' : 'static') &&
+      (await page.locator('input[name="mode"]:checked').getAttribute('value')) === (mc.gates ? 'lc' : 'static') &&
       Number(await page.inputValue('#tau-l')) === mc.thresholds.tau_l && Number(await page.inputValue('#tau-c')) === mc.thresholds.tau_c);
     await shot(page, `10-shipped-${mc.name}.png`);
   }
