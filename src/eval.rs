@@ -1,5 +1,7 @@
 //! Accuracy and compute statistics over many images, on the batched masked path.
 
+use std::collections::HashSet;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
@@ -27,6 +29,18 @@ pub struct EvalReport {
     pub macs_gates_mean: f64,
     /// Per block (execution order), the fraction of images for which it ran.
     pub block_exec_rate: Vec<f64>,
+    /// Standard deviation over images of the number of blocks run.
+    #[serde(default)]
+    pub blocks_run_std: f64,
+    /// How many different sets of blocks run (block patterns) occurred over the images.
+    #[serde(default)]
+    pub distinct_block_patterns: usize,
+    /// Mean MACs over the correctly classified images (0 when there are none).
+    #[serde(default)]
+    pub macs_mean_correct: f64,
+    /// Mean MACs over the wrongly classified images (0 when there are none).
+    #[serde(default)]
+    pub macs_mean_wrong: f64,
     /// Per stage, the mean fraction of channels kept in the blocks that ran.
     pub channel_density: Vec<f64>,
     /// Options used.
@@ -43,6 +57,10 @@ pub struct Evaluator {
     macs_sq: f64,
     gates_sum: f64,
     exec_counts: Vec<usize>,
+    blocks_run_sum: f64,
+    blocks_run_sq: f64,
+    patterns: HashSet<Vec<bool>>,
+    macs_correct_sum: f64,
     kept_frac_sum: [f64; 3],
     kept_frac_n: [usize; 3],
     /// Predicted class per image, in the order seen.
@@ -60,6 +78,10 @@ impl Evaluator {
             macs_sq: 0.0,
             gates_sum: 0.0,
             exec_counts: vec![0; net.blocks.len()],
+            blocks_run_sum: 0.0,
+            blocks_run_sq: 0.0,
+            patterns: HashSet::new(),
+            macs_correct_sum: 0.0,
             kept_frac_sum: [0.0; 3],
             kept_frac_n: [0; 3],
             predictions: Vec::new(),
@@ -82,11 +104,19 @@ impl Evaluator {
         for ((row, decisions), &label) in logits.iter().zip(&out.decisions).zip(labels) {
             let t = net.trace(row, decisions, &self.options, 0.0);
             self.n += 1;
-            self.correct += usize::from(t.class_index == label);
-            self.predictions.push(t.class_index);
             let m = t.macs as f64;
+            if t.class_index == label {
+                self.correct += 1;
+                self.macs_correct_sum += m;
+            }
+            self.predictions.push(t.class_index);
             self.macs_sum += m;
             self.macs_sq += m * m;
+            let pattern: Vec<bool> = t.blocks.iter().map(|b| b.executed).collect();
+            let run = pattern.iter().filter(|&&e| e).count() as f64;
+            self.blocks_run_sum += run;
+            self.blocks_run_sq += run * run;
+            self.patterns.insert(pattern);
             self.gates_sum += t.macs_gates as f64;
             for (i, b) in t.blocks.iter().enumerate() {
                 if b.executed {
@@ -106,6 +136,8 @@ impl Evaluator {
         let mean = self.macs_sum / n;
         let var = (self.macs_sq / n - mean * mean).max(0.0);
         let macs_static = crate::macs::static_macs(net);
+        let run_mean = self.blocks_run_sum / n;
+        let wrong = self.n - self.correct;
         EvalReport {
             n: self.n,
             correct: self.correct,
@@ -116,6 +148,12 @@ impl Evaluator {
             macs_fraction: mean / macs_static as f64,
             macs_gates_mean: self.gates_sum / n,
             block_exec_rate: self.exec_counts.iter().map(|&c| c as f64 / n).collect(),
+            blocks_run_std: (self.blocks_run_sq / n - run_mean * run_mean)
+                .max(0.0)
+                .sqrt(),
+            distinct_block_patterns: self.patterns.len(),
+            macs_mean_correct: self.macs_correct_sum / self.correct.max(1) as f64,
+            macs_mean_wrong: (self.macs_sum - self.macs_correct_sum) / wrong.max(1) as f64,
             channel_density: (0..3)
                 .map(|s| self.kept_frac_sum[s] / self.kept_frac_n[s].max(1) as f64)
                 .collect(),

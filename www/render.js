@@ -57,7 +57,15 @@ export function gatesSummary(card) {
   }
   const joint = jointlyTrained(card);
   if (joint) note += ` ${joint.note}`;
+  if (trainedAsOneNetwork(card)) note += ` ${ONE_NETWORK_NOTE}`;
   return { short: `${which}, trained`, note, kind: 'trained', joint };
+}
+
+const ONE_NETWORK_NOTE = 'One network for the whole range: every training step trained these weights with every block and channel (the static side, a calibrated network) and gated at several thresholds, so each threshold is a compute budget and the static side is the baseline.';
+
+/** True for weights trained by the sandwich recipe: the full network and the gated one at several thresholds, every step. */
+export function trainedAsOneNetwork(card) {
+  return Boolean(card?.gates?.trained && card?.provenance?.config?.sandwich === true);
 }
 
 /**
@@ -66,7 +74,7 @@ export function gatesSummary(card) {
  */
 export function jointlyTrained(card) {
   const p = card?.provenance;
-  if (!card?.gates?.trained || p?.config?.freeze_backbone !== false) return null;
+  if (!card?.gates?.trained || p?.config?.freeze_backbone !== false || trainedAsOneNetwork(card)) return null;
   const phases = Array.isArray(p.phases) ? p.phases : [];
   const backbone = phases.find((ph) => ph && ph.phase === 'backbone');
   const acc = backbone?.final?.acc_static;

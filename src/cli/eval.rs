@@ -143,6 +143,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             "macs_fraction": r.macs_fraction,
             "macs_gates_mean": r.macs_gates_mean,
             "block_exec_rate": r.block_exec_rate,
+            "blocks_run_std": r.blocks_run_std,
+            "distinct_block_patterns": r.distinct_block_patterns,
+            "macs_mean_correct": r.macs_mean_correct,
+            "macs_mean_wrong": r.macs_mean_wrong,
             "channel_density": r.channel_density,
         })).collect::<Vec<_>>(),
     });
@@ -230,6 +234,18 @@ fn print_report(net: &Network, r: &EvalReport, a: &Args, ds: &Dataset) {
         .map(|x| format!("{:.2}", x))
         .collect();
     out!("block run    {}", rates.join(" "));
+    out!(
+        "blocks/image {:.2} ± {:.2} of {}; {} distinct block patterns",
+        r.block_exec_rate.iter().sum::<f64>(),
+        r.blocks_run_std,
+        r.block_exec_rate.len(),
+        r.distinct_block_patterns
+    );
+    out!(
+        "MACs by outcome  correct {}  wrong {}",
+        crate::mmacs(r.macs_mean_correct),
+        crate::mmacs(r.macs_mean_wrong)
+    );
     let dens: Vec<String> = r
         .channel_density
         .iter()

@@ -188,7 +188,11 @@ try {
   check('a model whose curve never skips a block says so (and only then)',
     /every block ran for every test image/i.test(note) === Boolean(neverSkips), note);
   // Gates trained with the backbone: the static side's prediction is no baseline, and the page says so.
-  const joint = Boolean(g?.trained && card.provenance?.config?.freeze_backbone === false);
+  // Sandwich-trained weights (the full network trained at every step) are their own static baseline.
+  const oneNetwork = Boolean(g?.trained && card.provenance?.config?.sandwich === true);
+  const joint = Boolean(g?.trained && card.provenance?.config?.freeze_backbone === false) && !oneNetwork;
+  check('weights trained as one network for the whole range say so, and call the static side the baseline (and only then)',
+    /one network for the whole range/i.test(note) === oneNetwork, note);
   const staticNote = page.locator('#static-note');
   check('jointly trained weights: the static side is marked as no accuracy baseline (and only then)',
     ((await staticNote.getAttribute('hidden')) === null) === joint &&

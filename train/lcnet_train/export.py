@@ -128,6 +128,9 @@ def export(ckpt: dict, out: Path, name: str, tau_l: float | None = None, tau_c: 
            data=None, cache=None, date: str | None = None, add_gates: bool = False, f16: bool = False,
            rescale: int = 0) -> dict:
     cfg = ckpt["config"]
+    if any(".budget_" in k for k in ckpt["model"]):
+        raise ValueError("gates that read a compute budget (gate_budget) have no model-file format yet: "
+                         "the Rust model, the wasm module and the page do not read a budget")
     tau_l = cfg.get("tau_l", 0.5) if tau_l is None else tau_l
     tau_c = cfg.get("tau_c", 0.5) if tau_c is None else tau_c
     model = model_from_state(ckpt["model"], cfg["depth"])

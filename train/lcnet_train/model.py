@@ -13,7 +13,9 @@ Per block, with p = mean_{H,W}(x):
 
 Modes: "static" (gates not evaluated, factors 1), "soft" (training: factors = gate values),
 "hard" (inference: factors = gate value * (gate value > tau)), "hard_ste" (training: the "hard" forward pass,
-the threshold's gradient passed straight through).
+the threshold's gradient passed straight through), "hard_st" (training: the "hard" forward pass with the whole
+factor passed straight through to the gate's unclamped pre-activation, so a skipped unit, even one clamped at
+0, hears how the loss would change if its factor rose).
 """
 from __future__ import annotations
 
@@ -33,7 +35,25 @@ def blocks_per_stage(depth: int) -> int:
     return (depth - 2) // 6
 
 
-MODES = ("static", "soft", "hard", "hard_ste")
+MODES = ("static", "soft", "hard", "hard_ste", "hard_st")
+
+
+def _st(value: torch.Tensor, grad_of: torch.Tensor) -> torch.Tensor:
+    """`value` in the forward pass, the gradient of `grad_of` in the backward pass."""
+    return grad_of + (value - grad_of).detach()
+
+
+def _gate_st(z: torch.Tensor, tau: float, usage_t: float = 0.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Mode "hard_st" for a gate pre-activation z: (s, factor, used). s = clamp(z, 0, 1) (the gate value, no
+    gradient needed), factor = s * (s > tau) as at inference and used = (s > tau), both with z's gradient.
+    Passing the gradient to z rather than to s keeps a gate that sits at 0 (or above 1) alive: the usual
+    straight-through estimator of SkipNet and ConvNet-AIG's hard decisions. With usage_t > 0, `used` takes the
+    gradient of sigmoid((z - tau) / usage_t) instead: the compute terms then move gates near their threshold,
+    not every kept gate's scale."""
+    s = z.detach().clamp(0.0, 1.0)
+    on = (s > tau).to(z.dtype)
+    surrogate = torch.sigmoid((z - tau) / usage_t) if usage_t > 0 else z
+    return s, _st(s * on, z), _st(on, surrogate)
 
 
 def _factor(s: torch.Tensor, mode: str, tau: float) -> torch.Tensor:
@@ -64,6 +84,11 @@ class BasicBlock(nn.Module):
         # Gradient of the [0, 1] clamp in "soft" mode (training only; values are always clamped):
         # "exact" (none outside [0, 1]), "upper" (passes above 1), "both" (passes everywhere).
         self.clamp_grad = "exact"
+        # "hard_st" only: whether the gates' losses reach the backbone through the pooled features they read
+        # (False: the gates learn to read the features, the backbone does not learn to steer the gates)
+        self.gate_input_grad = True
+        # "hard_st" only: temperature of the usage's sigmoid surrogate gradient (0: identity, see _gate_st)
+        self.usage_t = 0.0
 
     def shortcut(self, x: torch.Tensor) -> torch.Tensor:
         if not self.downsample:
@@ -85,21 +110,40 @@ class BasicBlock(nn.Module):
             return z - (z - s).detach()
         raise ValueError(f"clamp_grad {self.clamp_grad!r}")
 
-    def forward(self, x: torch.Tensor, mode: str = "soft", tau_l: float = 0.5, tau_c: float = 0.5):
-        """Returns (y, info): info holds s_l [B], s_c [B, C_mid] (None when absent), and the factors used."""
+    def _gate_pre(self, lin: nn.Linear, p: torch.Tensor, which: str, budget) -> torch.Tensor:
+        """The gate's pre-activation W·p + c, plus v·budget when the gate reads a compute budget."""
+        z = lin(p)
+        v = getattr(self, f"budget_{which}", None)
+        if v is not None and budget is not None:
+            z = z + v * float(budget)
+        return z
+
+    def forward(self, x: torch.Tensor, mode: str = "soft", tau_l: float = 0.5, tau_c: float = 0.5, budget=None):
+        """Returns (y, info): info holds s_l [B], s_c [B, C_mid] (None when absent), and the factors used.
+        `budget` (a share of the static MACs) feeds gates that read one (add_budget_input)."""
         b = x.shape[0]
         s_l = s_c = None
         fl = fc = None  # factors applied (None = 1)
-        if mode != "static" and (self.gate_l is not None or self.gate_c is not None):
+        ul = uc = None  # "hard_st": whether each unit runs, with a straight-through gradient
+        if mode == "hard_st" and (self.gate_l is not None or self.gate_c is not None):
+            with torch.autocast(x.device.type, enabled=False):
+                p = x.mean(dim=(2, 3), dtype=torch.float32)
+                if not self.gate_input_grad:
+                    p = p.detach()
+                if self.gate_l is not None:
+                    s_l, fl, ul = _gate_st(self._gate_pre(self.gate_l, p, "l", budget).squeeze(1), tau_l, self.usage_t)
+                if self.gate_c is not None:
+                    s_c, fc, uc = _gate_st(self._gate_pre(self.gate_c, p, "c", budget), tau_c, self.usage_t)
+        elif mode != "static" and (self.gate_l is not None or self.gate_c is not None):
             # Gates run in float32 even under bf16 autocast (training): they are tiny, and their values
             # decide thresholds and the compute term, where bf16's 3 digits would show.
             with torch.autocast(x.device.type, enabled=False):
                 p = x.mean(dim=(2, 3), dtype=torch.float32)
                 if self.gate_l is not None:
-                    s_l = self._clamp(self.gate_l(p), mode).squeeze(1)
+                    s_l = self._clamp(self._gate_pre(self.gate_l, p, "l", budget), mode).squeeze(1)
                     fl = _factor(s_l, mode, tau_l)
                 if self.gate_c is not None:
-                    s_c = self._clamp(self.gate_c(p), mode)
+                    s_c = self._clamp(self._gate_pre(self.gate_c, p, "c", budget), mode)
                     fc = _factor(s_c, mode, tau_c)
         elif mode not in MODES:
             raise ValueError(mode)
@@ -111,7 +155,7 @@ class BasicBlock(nn.Module):
         if fl is not None:
             r = r * fl.to(r.dtype)[:, None, None, None]
         y = F.relu(self.shortcut(x) + r)
-        return y, dict(s_l=s_l, s_c=s_c, fl=fl, fc=fc, batch=b)
+        return y, dict(s_l=s_l, s_c=s_c, fl=fl, fc=fc, ul=ul, uc=uc, batch=b)
 
 
 @dataclass
@@ -185,12 +229,23 @@ class ResNetCifar(nn.Module):
             blk.clamp_grad = how
         return self
 
+    def add_budget_input(self):
+        """Gates that also read a compute budget: z = W·p + c + v·budget, v per gate output (budget_l [1],
+        budget_c [C_mid]), starting at 0 so the gates start as they were."""
+        for blk in self.blocks():
+            dev = self.linear.weight.device
+            if blk.gate_l is not None and getattr(blk, "budget_l", None) is None:
+                blk.budget_l = nn.Parameter(torch.zeros(1, device=dev))
+            if blk.gate_c is not None and getattr(blk, "budget_c", None) is None:
+                blk.budget_c = nn.Parameter(torch.zeros(blk.planes, device=dev))
+        return self
+
     def forward(self, x: torch.Tensor, mode: str = "soft", tau_l: float = 0.5, tau_c: float = 0.5,
-                trace: bool = False):
+                trace: bool = False, budget=None):
         x = F.relu(self.bn1(self.conv1(x)))
         infos = []
         for blk in self.blocks():
-            x, info = blk(x, mode, tau_l, tau_c)
+            x, info = blk(x, mode, tau_l, tau_c, budget)
             infos.append(info)
         x = x.mean(dim=(2, 3))
         logits = self.linear(x)
@@ -247,14 +302,14 @@ def trace_of(model: ResNetCifar, infos: list[dict], mode: str, tau_l: float, tau
         s_l, s_c = info["s_l"], info["s_c"]
         if gates_on and s_l is not None:
             s_l = s_l.detach().float().cpu()
-            exe = s_l > tau_l if mode == "hard" else s_l > 0
+            exe = s_l > tau_l if mode in ("hard", "hard_st") else s_l > 0
             macs += cin
         else:
             s_l = torch.ones(b)
             exe = torch.ones(b, dtype=torch.bool)
         if gates_on and s_c is not None:
             s_c = s_c.detach().float().cpu()
-            k = (s_c > tau_c if mode == "hard" else s_c > 0).sum(1).to(torch.int64)
+            k = (s_c > tau_c if mode in ("hard", "hard_st") else s_c > 0).sum(1).to(torch.int64)
             gate_c = cin * cmid
         else:
             k = torch.full((b,), cmid, dtype=torch.int64)
@@ -274,8 +329,9 @@ def soft_macs(model: ResNetCifar, infos: list[dict], proxy: str = "soft", tau_l:
               tau_c: float = 0.0) -> torch.Tensor:
     """Differentiable per-image MACs. proxy "soft": usage = the gate values, s_L and mean(s_C) (LCNET.md);
     "ste": usage = whether a gate is above its threshold, i.e. the exact MACs at thresholds tau_l/tau_c (0: what
-    the soft-gated training forward pass equals), with the gradient of the gate values (straight-through)."""
-    if proxy not in ("soft", "ste"):
+    the soft-gated training forward pass equals), with the gradient of the gate values (straight-through);
+    "st": the usage a "hard_st" pass recorded (the same exact MACs, the gradient passed to the pre-activations)."""
+    if proxy not in ("soft", "ste", "st"):
         raise ValueError(f"macs proxy {proxy!r}")
     geo = block_geometry(model)
     total = None
@@ -284,6 +340,8 @@ def soft_macs(model: ResNetCifar, infos: list[dict], proxy: str = "soft", tau_l:
         if proxy == "ste":
             s_l = _used(s_l, tau_l) if s_l is not None else None
             s_c = _used(s_c, tau_c) if s_c is not None else None
+        elif proxy == "st":  # the usage a "hard_st" pass recorded (exact MACs, gradient to the pre-activations)
+            s_l, s_c = info["ul"], info["uc"]
         u_l = s_l if s_l is not None else 1.0
         dens = s_c.mean(1) if s_c is not None else 1.0
         term = (cin if s_l is not None else 0) + u_l * (

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from . import data as D
-from .model import ResNetCifar, load_state, soft_macs, static_macs, trace_of
+from .model import ResNetCifar, _used, load_state, soft_macs, static_macs, trace_of
 
 TRAIN_DIR = D.TRAIN_DIR
 CONFIG_DIR = TRAIN_DIR / "configs"
@@ -89,6 +89,37 @@ DEFAULTS = dict(
                                  # same forward pass, the threshold's gradient passed straight through)
     tau_l=0.5,
     tau_c=0.5,
+    # --- phase "gates", sandwich training (one set of weights for the whole compute range; see sandwich_step)
+    sandwich=False,              # each step: the full network (every block and channel, factors 1) on the labels,
+                                 # then gated passes at thresholds tau (tau_l = tau_c), distilled from the full one
+    gate_budget=False,           # the gates also read a compute budget (a share of the static MACs): z = W p + c + v b;
+                                 # the sandwich then draws budgets, not thresholds (tau_l/tau_c stay fixed)
+    sw_budgets=[],               # budgets trained at every step (gate_budget)
+    sw_budget_min=0.2,           # plus sw_random draws from [sw_budget_min, 1]
+    eval_budgets=[],             # budgets evaluated after each epoch (gate_budget)
+    sw_taus=[],                  # thresholds trained at every step (e.g. the default operating point)
+    sw_random=1,                 # plus this many thresholds drawn uniformly from [0, sw_tau_max] per step
+    sw_tau_max=0.6,
+    sw_rho=[0.85, 0.25],         # compute target at tau 0 and at sw_tau_max (linear between): MACs / static
+    sw_mode="hard_st",           # gated passes: "hard_st" (gradient to the gates' pre-activations, even when clamped)
+                                 # or "hard_ste" (gradient to the clamped gate values: a gate at 0 or 1 hears nothing)
+    sw_teacher="full",           # what the gated passes are distilled from: "full" (this step's full pass, in place)
+                                 # or "init" (the frozen init_from network)
+    sw_full_kd=0.0,              # full pass: loss += sw_full_kd * T^2 * KL(init_from network || full), which anchors
+                                 # the static side to the backbone it started from (needs sw_teacher "init")
+    sw_ce=0.5,                   # gated passes: loss = sw_ce * CE(labels) + distill * T^2 * KL(full || gated)
+    sw_bn="frozen",              # "frozen": every pass normalises with the running statistics loaded from the
+                                 # backbone, which stay fixed (training computes exactly what inference does);
+                                 # "gated_running": only the gated passes do (the full pass updates them);
+                                 # "batch": every pass uses batch statistics (only the full pass updates the running ones)
+    rate_band=[0.1, 0.9],        # each block's share of images that run it, per gated pass, is held in this band
+    lambda_band=0.0,             # loss += lambda_band * sum_b (relu(lo - rate_b)^2 + relu(rate_b - hi)^2)
+    band_exempt_first=True,      # a stage's first (downsampling) block may run for every image
+    usage_t=0.0,                 # "hard_st": > 0 gives the usage (compute and band terms) the gradient of
+                                 # sigmoid((z - tau) / usage_t) rather than of z (see model._gate_st)
+    gate_input_grad=True,        # "hard_st": gradients of the gated passes reach the backbone through the gates' inputs
+    grad_clip=0.0,               # > 0: clip the global gradient norm to this (sandwich runs)
+    eval_taus=[],                # thresholds evaluated after each epoch (tau_l = tau_c), besides tau_l/tau_c
 )
 
 
@@ -220,22 +251,34 @@ def evaluate(model, x_u8: torch.Tensor, y: torch.Tensor, norm, cfg: dict, device
     was = model.training
     model.eval()
     modes = ["static"] + (["hard"] if model.has_gates else [])
+    extra = [float(t) for t in cfg.get("eval_taus") or []] if model.has_gates else []
+    if model.has_gates and cfg.get("gate_budget"):
+        extra = [("b", float(b)) for b in cfg.get("eval_budgets") or []]
     correct = {m: 0 for m in modes}
     macs = {m: 0.0 for m in modes}
     exe = None
+    sweep = {t: dict(correct=0, macs=0.0, exe=0.0) for t in extra}
     for i in range(0, len(y), cfg["eval_batch"]):
         xb = norm(x_u8[i:i + cfg["eval_batch"]].to(device))
         if cfg["channels_last"]:
             xb = xb.contiguous(memory_format=torch.channels_last)
         yb = y[i:i + cfg["eval_batch"]].to(device)
         for m in modes:
-            logits, infos = model(xb, mode=m, tau_l=cfg["tau_l"], tau_c=cfg["tau_c"], trace=True)
+            logits, infos = model(xb, mode=m, tau_l=cfg["tau_l"], tau_c=cfg["tau_c"], trace=True,
+                                  budget=default_budget(cfg))
             correct[m] += (logits.argmax(1) == yb).sum().item()
             tr = trace_of(model, infos, m, cfg["tau_l"], cfg["tau_c"])
             macs[m] += tr.macs.double().sum().item()
             if m == "hard":
                 e = tr.executed.double().sum(0)
                 exe = e if exe is None else exe + e
+        for t, acc in sweep.items():
+            tau, budget = (float(cfg["tau_l"]), t[1]) if isinstance(t, tuple) else (t, None)
+            logits, infos = model(xb, mode="hard", tau_l=tau, tau_c=tau, trace=True, budget=budget)
+            tr = trace_of(model, infos, "hard", tau, tau)
+            acc["correct"] += (logits.argmax(1) == yb).sum().item()
+            acc["macs"] += tr.macs.double().sum().item()
+            acc["exe"] = acc["exe"] + tr.executed.double().sum(0)
     model.train(was)
     n = len(y)
     out = {f"acc_{m}": correct[m] / n for m in modes}
@@ -245,7 +288,24 @@ def evaluate(model, x_u8: torch.Tensor, y: torch.Tensor, norm, cfg: dict, device
         out[f"macs_frac_{m}"] = macs[m] / n / s
     if exe is not None:
         out["block_exec_rate"] = [round(v, 4) for v in (exe / n).tolist()]
+    if sweep:
+        out["sweep"] = [dict(**({"budget": t[1]} if isinstance(t, tuple) else {"tau": t}), acc=a["correct"] / n, macs_frac=round(a["macs"] / n / s, 4),
+                             **blocks_summary(a["exe"] / n)) for t, a in sweep.items()]
     return out
+
+
+def default_budget(cfg: dict) -> float | None:
+    """The budget the trainer's default evaluation feeds gates that read one: the first trained budget."""
+    if not cfg.get("gate_budget"):
+        return None
+    return float(cfg["sw_budgets"][0]) if cfg.get("sw_budgets") else 1.0
+
+
+def blocks_summary(rate: torch.Tensor) -> dict:
+    """Per-block execution rates, and how many blocks are chosen per image (rate in [0.05, 0.95]) or never run
+    (rate < 0.005): the issue's measures of a per-image L-Net."""
+    return dict(chosen=int(((rate >= 0.05) & (rate <= 0.95)).sum()), never=int((rate < 0.005).sum()),
+                rates=[round(v, 3) for v in rate.tolist()])
 
 
 # ---------------------------------------------------------------- training
@@ -267,6 +327,11 @@ def build_model(cfg: dict, device, log, load_init: bool = True) -> tuple[ResNetC
         model.add_gates(cfg["l_gate"], cfg["c_gate"], cfg["gate_init_std"], cfg["gate_init_bias"],
                         seed=D._mix(cfg["seed"], 0x6A7E))
         model.set_clamp_grad(cfg["gate_clamp_grad"])
+        if cfg["gate_budget"]:
+            model.add_budget_input()
+        for blk in model.blocks():
+            blk.gate_input_grad = bool(cfg["gate_input_grad"])
+            blk.usage_t = float(cfg["usage_t"])
     elif cfg["phase"] != "backbone":
         raise ValueError(f"phase {cfg['phase']!r}")
     return model.to(device), phases
@@ -285,7 +350,7 @@ def make_optimizer(model: ResNetCifar, cfg: dict):
     gate, rest = [], []
     freeze = cfg["phase"] == "gates" and cfg["freeze_backbone"]
     for name, p in model.named_parameters():
-        if ".gate_" in name:
+        if ".gate_" in name or ".budget_" in name:
             gate.append(p)
         elif freeze:
             p.requires_grad_(False)
@@ -314,11 +379,14 @@ def rho_at(cfg: dict, epochs_done: float) -> float:
 
 
 def make_teacher(cfg: dict, device):
-    """The frozen static network distillation reads when distill_teacher is "init"."""
-    if not cfg["distill"] or cfg["distill_teacher"] == "self":
+    """The frozen static network distillation reads when distill_teacher (sandwich: sw_teacher) is "init"."""
+    if cfg["sandwich"]:
+        if cfg["sw_teacher"] != "init":
+            return None
+    elif not cfg["distill"] or cfg["distill_teacher"] == "self":
         return None
-    if cfg["distill_teacher"] != "init" or not cfg["init_from"]:
-        raise ValueError(f"distill_teacher {cfg['distill_teacher']!r} needs init_from")
+    if not cfg["init_from"] or (not cfg["sandwich"] and cfg["distill_teacher"] != "init"):
+        raise ValueError("a frozen teacher (distill_teacher / sw_teacher \"init\") needs init_from")
     src = Path(cfg["init_from"])
     src = src if src.is_absolute() else TRAIN_DIR / src
     ck = torch.load(src, map_location="cpu", weights_only=False)
@@ -365,6 +433,153 @@ def gate_loss(model, infos, cfg, logits, x, static_macs_total, rho=None, teacher
         terms["kd"] = cfg["distill"] * t * t * F.kl_div(
             F.log_softmax(logits / t, 1), F.log_softmax(t_logits / t, 1), reduction="batchmean", log_target=True)
     return terms
+
+
+def _tau_draws(cfg: dict, seed: int) -> list[float]:
+    """The thresholds of one sandwich step: the fixed ones, then sw_random draws from [0, sw_tau_max] (a function
+    of the seed, so a resumed run draws the same). With gate_budget: the budgets, likewise."""
+    g = torch.Generator().manual_seed(seed)
+    u = torch.rand(int(cfg["sw_random"]), generator=g)
+    if cfg["gate_budget"]:
+        lo = float(cfg["sw_budget_min"])
+        return [float(b) for b in cfg["sw_budgets"]] + (lo + (1.0 - lo) * u).tolist()
+    return [float(t) for t in cfg["sw_taus"]] + (u * cfg["sw_tau_max"]).tolist()
+
+
+def _pass_setting(cfg: dict, draw: float, epochs_done: float) -> tuple[float, float | None, float]:
+    """(tau, budget, compute target) of a gated pass for one draw."""
+    if cfg["gate_budget"]:
+        ramp = cfg["rho_ramp_epochs"]
+        rho = draw if ramp <= 0 else 1.0 - (1.0 - draw) * min(1.0, epochs_done / ramp)
+        return float(cfg["tau_l"]), draw, rho
+    return draw, None, sw_rho_at(cfg, draw, epochs_done)
+
+
+def sw_rho_at(cfg: dict, tau: float, epochs_done: float = math.inf) -> float:
+    """The compute target (MACs / static) of a gated pass at threshold tau: linear from sw_rho[0] at 0 to
+    sw_rho[1] at sw_tau_max; during the first rho_ramp_epochs it falls linearly from 1 to that."""
+    r0, r1 = cfg["sw_rho"]
+    t = min(1.0, max(0.0, tau / max(1e-9, float(cfg["sw_tau_max"]))))
+    rho = r0 + (r1 - r0) * t
+    ramp = cfg["rho_ramp_epochs"]
+    if ramp > 0:
+        rho = 1.0 - (1.0 - rho) * min(1.0, epochs_done / ramp)
+    return rho
+
+
+class _RunningStatsBN:
+    """Within the block, every BatchNorm normalises with its running statistics and leaves them alone (as at
+    inference); the rest of the model stays in training mode."""
+
+    def __init__(self, model, on: bool):
+        self.bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)] if on else []
+
+    def __enter__(self):
+        self.was = [m.training for m in self.bns]
+        for m in self.bns:
+            m.train(False)
+
+    def __exit__(self, *exc):
+        for m, w in zip(self.bns, self.was):
+            m.train(w)
+
+
+class _BatchStatsKept:
+    """Within the block, BatchNorms use batch statistics but leave the running ones alone (momentum 0)."""
+
+    def __init__(self, model, on: bool):
+        self.bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)] if on else []
+
+    def __enter__(self):
+        self.saved = [(m.momentum, m.num_batches_tracked.clone()) for m in self.bns]
+        for m in self.bns:
+            m.momentum = 0.0
+
+    def __exit__(self, *exc):
+        for m, (mom, nbt) in zip(self.bns, self.saved):
+            m.momentum = mom
+            m.num_batches_tracked.copy_(nbt)
+
+
+def band_loss(model, infos, cfg) -> torch.Tensor:
+    """Each block's batch share of images that run it, held in rate_band: no block may be off for every image
+    (pruned) or, unless exempt, on for every image (ConvNet-AIG's per-layer target rate, as a band)."""
+    lo, hi = cfg["rate_band"]
+    total = None
+    for blk, info in zip(model.blocks(), infos):
+        if info["ul"] is None:
+            continue
+        rate = info["ul"].float().mean()
+        term = F.relu(lo - rate) ** 2
+        if not (cfg["band_exempt_first"] and blk.downsample):
+            term = term + F.relu(rate - hi) ** 2
+        total = term if total is None else total + term
+    return total if total is not None else torch.zeros(())
+
+
+def _kd(logits: torch.Tensor, teacher: torch.Tensor, t: float) -> torch.Tensor:
+    """T^2 * KL(teacher || student) at temperature t."""
+    return t * t * F.kl_div(F.log_softmax(logits / t, 1), F.log_softmax(teacher / t, 1), reduction="batchmean",
+                            log_target=True)
+
+
+def sandwich_step(model, xb, yb, cfg, smacs, seed, precision, device, epochs_done: float = math.inf,
+                  teacher=None) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    """One training step of the sandwich recipe; runs backward itself (one pass at a time, so only one graph is
+    held) and returns (the full pass's logits, the total loss, per-term values) for the progress line.
+
+    1. the full network, every block and channel at factor 1 (what "static" means at inference), on the labels:
+       this keeps the static side a calibrated network and is the teacher of the gated passes;
+    2. gated passes in the inference's thresholded forward pass ("hard_st") at each threshold of the step, with
+       the gradient passed straight through to the gates: loss = sw_ce * CE + distill * T^2 * KL(full || gated)
+       + lambda_f * (MACs/static - rho(tau))^2 + lambda_band * band, so one set of weights serves every
+       threshold and each threshold means a compute target."""
+    terms = {}
+    if cfg["sw_bn"] not in ("frozen", "gated_running", "batch"):
+        raise ValueError(f"sw_bn {cfg['sw_bn']!r}")
+    t = cfg["distill_t"]
+    if cfg["sw_teacher"] == "init":
+        if teacher is None:
+            raise ValueError('sw_teacher "init" needs the init_from network')
+        with torch.no_grad(), autocast(device, precision):
+            t_logits = teacher(xb, mode="static").float()
+    elif cfg["sw_teacher"] != "full":
+        raise ValueError(f"sw_teacher {cfg['sw_teacher']!r}")
+    with _RunningStatsBN(model, cfg["sw_bn"] == "frozen"), autocast(device, precision):
+        full = model(xb, mode="static").float()
+        loss_full = F.cross_entropy(full, yb, label_smoothing=cfg["label_smoothing"])
+        if cfg["sw_full_kd"]:
+            if cfg["sw_teacher"] != "init":
+                raise ValueError('sw_full_kd needs sw_teacher "init"')
+            loss_full = loss_full + cfg["sw_full_kd"] * _kd(full, t_logits, t)
+    loss_full.backward()
+    terms["full"] = loss_full.item()
+    if cfg["sw_teacher"] == "full":
+        t_logits = full.detach()
+    total = loss_full.detach()
+    with _RunningStatsBN(model, cfg["sw_bn"] != "batch"), _BatchStatsKept(model, cfg["sw_bn"] == "batch"):
+        for i, draw in enumerate(_tau_draws(cfg, seed)):
+            tau, budget, rho = _pass_setting(cfg, draw, epochs_done)
+            with autocast(device, precision):
+                logits, infos = model(xb, mode=cfg["sw_mode"], tau_l=tau, tau_c=tau, trace=True, budget=budget)
+                if cfg["sw_mode"] == "hard_ste":  # usage with the gate values' gradient, for the terms below
+                    for info in infos:
+                        info["ul"] = _used(info["s_l"], tau) if info["s_l"] is not None else None
+                        info["uc"] = _used(info["s_c"], tau) if info["s_c"] is not None else None
+                logits = logits.float()
+                loss = cfg["sw_ce"] * F.cross_entropy(logits, yb, label_smoothing=cfg["label_smoothing"])
+                if cfg["distill"]:
+                    loss = loss + cfg["distill"] * _kd(logits, t_logits, t)
+                frac = soft_macs(model, infos, "st").mean() / smacs
+                if cfg["lambda_f"]:
+                    loss = loss + cfg["lambda_f"] * (frac - rho) ** 2
+                if cfg["lambda_band"]:
+                    loss = loss + cfg["lambda_band"] * band_loss(model, infos, cfg)
+            loss.backward()
+            terms[f"t{i}"] = round(draw, 3)
+            terms[f"m{i}"] = round(frac.item(), 3)
+            total = total + loss.detach()
+    return full, total, terms
 
 
 def main(argv=None) -> int:
@@ -476,6 +691,9 @@ def main(argv=None) -> int:
     if teacher is not None and cfg["channels_last"]:
         teacher = teacher.to(memory_format=torch.channels_last)
     mode = cfg["train_mode"] if cfg["phase"] == "gates" else "static"
+    sandwich = cfg["phase"] == "gates" and cfg["sandwich"]
+    if sandwich and world > 1:
+        raise SystemExit("sandwich training runs in one process (its passes use different parameters)")
 
     def state(done=False) -> dict:
         # contiguous(): a checkpoint does not depend on the memory layout trained in
@@ -520,20 +738,27 @@ def main(argv=None) -> int:
             xb, yb = norm(xb[rank::world]), train_y[idx][rank::world]
             if cfg["channels_last"]:
                 xb = xb.contiguous(memory_format=torch.channels_last)
-            with autocast(device, precision_at(cfg, gstep)):
-                if mode == "static":
-                    logits = ddp_model(xb, mode="static")
-                    infos = None
-                else:
-                    logits, infos = ddp_model(xb, mode=mode, tau_l=cfg["tau_l"], tau_c=cfg["tau_c"], trace=True)
-                logits = logits.float()
-                loss = F.cross_entropy(logits, yb, label_smoothing=cfg["label_smoothing"])
-                if infos is not None:
-                    rho = rho_at(cfg, epoch + step / steps_per_epoch)
-                    for v in gate_loss(model, infos, cfg, logits, xb, smacs, rho, teacher).values():
-                        loss = loss + v.float()
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            if sandwich:
+                logits, loss, _ = sandwich_step(model, xb, yb, cfg, smacs, D._mix(cfg["seed"], epoch, step, 0x5A),
+                                                precision_at(cfg, gstep), device, epoch + step / steps_per_epoch,
+                                                teacher)
+            else:
+                with autocast(device, precision_at(cfg, gstep)):
+                    if mode == "static":
+                        logits = ddp_model(xb, mode="static")
+                        infos = None
+                    else:
+                        logits, infos = ddp_model(xb, mode=mode, tau_l=cfg["tau_l"], tau_c=cfg["tau_c"], trace=True)
+                    logits = logits.float()
+                    loss = F.cross_entropy(logits, yb, label_smoothing=cfg["label_smoothing"])
+                    if infos is not None:
+                        rho = rho_at(cfg, epoch + step / steps_per_epoch)
+                        for v in gate_loss(model, infos, cfg, logits, xb, smacs, rho, teacher).values():
+                            loss = loss + v.float()
+                loss.backward()
+            if cfg["grad_clip"]:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg["grad_clip"])
             opt.step()
             step += 1
             steps_run += 1

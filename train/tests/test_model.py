@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from conftest import SHARED
-from lcnet_train.model import ResNetCifar, load_state
+from lcnet_train.model import ResNetCifar, load_state, soft_macs, trace_of
 
 
 def test_state_dict_names():
@@ -155,3 +155,48 @@ def test_reference_weights_known_answers(depth):
     with torch.no_grad():
         out = m.eval()(x, mode="static")
     assert (out - k[f"resnet{depth}_logits"]).abs().max() < 1e-4
+
+
+def test_hard_st_runs_the_hard_forward_and_keeps_clamped_gates_alive():
+    torch.manual_seed(0)
+    m = ResNetCifar(20).add_gates(seed=1)
+    with torch.no_grad():
+        m.layer1[1].gate_l.bias.fill_(-0.5)   # clamped at 0: skipped for every image
+        m.layer2[1].gate_l.bias.fill_(3.0)    # clamped at 1
+    x = torch.randn(3, 3, 32, 32)
+    hard, _ = m(x, mode="hard", tau_l=0.4, tau_c=0.4, trace=True)
+    st, infos = m(x, mode="hard_st", tau_l=0.4, tau_c=0.4, trace=True)
+    assert torch.allclose(hard, st)
+    # the usage it records gives the exact MACs of the inference trace
+    frac = soft_macs(m, infos, "st")
+    tr = trace_of(m, infos, "hard", 0.4, 0.4)
+    assert torch.allclose(frac.double(), tr.macs.double())
+    st.pow(2).sum().backward()
+    for blk in (m.layer1[1], m.layer2[1]):
+        assert blk.gate_l.bias.grad.abs().item() > 0
+    # gates whose input gradient is cut leave the backbone's features alone
+    m.zero_grad()
+    for blk in m.blocks():
+        blk.gate_input_grad = False
+    _, infos = m(x, mode="hard_st", tau_l=0.4, tau_c=0.4, trace=True)
+    soft_macs(m, infos, "st").sum().backward()
+    assert m.conv1.weight.grad is None or m.conv1.weight.grad.abs().sum() == 0
+    assert m.layer1[0].gate_l.weight.grad.abs().sum() > 0
+
+
+def test_budget_input_starts_neutral_and_then_moves_the_gates():
+    torch.manual_seed(0)
+    m = ResNetCifar(20).add_gates(seed=2, init_std=0.5, init_bias=0.5)
+    x = torch.randn(4, 3, 32, 32)
+    before, _ = m(x, mode="hard", tau_l=0.0, tau_c=0.0, trace=True)
+    m.add_budget_input()
+    assert m.layer1[0].budget_l.shape == (1,) and m.layer3[2].budget_c.shape == (64,)
+    same, _ = m(x, mode="hard", tau_l=0.0, tau_c=0.0, trace=True, budget=0.3)
+    assert torch.equal(before, same)  # v starts at 0
+    with torch.no_grad():
+        for blk in m.blocks():
+            blk.budget_l.fill_(-2.0)
+    _, lo = m(x, mode="hard_st", tau_l=0.0, tau_c=0.0, trace=True, budget=0.9)
+    _, hi = m(x, mode="hard_st", tau_l=0.0, tau_c=0.0, trace=True, budget=0.1)
+    run = lambda infos: sum(int((i["s_l"] > 0).sum()) for i in infos)
+    assert run(lo) < run(hi)  # the budget shifts the L-Net's pre-activation by v * budget

@@ -163,3 +163,55 @@ def test_ddp_two_ranks_identical(tmp_path, bin_data):
     assert ck["world_size"] == 2 and ck["done"]
     for k in a:
         assert torch.equal(a[k], ck["model"][k]), k
+
+
+def test_sandwich_terms():
+    cfg = T.load_config("r20_sandwich_b")
+    # the compute target is linear in tau and ramps down from 1
+    assert T.sw_rho_at(cfg, 0.0) == pytest.approx(cfg["sw_rho"][0])
+    assert T.sw_rho_at(cfg, cfg["sw_tau_max"]) == pytest.approx(cfg["sw_rho"][1])
+    assert T.sw_rho_at(cfg, 0.0, 0.0) == 1.0
+    # thresholds: the fixed ones first, then reproducible draws in [0, tau_max]
+    a, b = T._tau_draws(cfg, 7), T._tau_draws(cfg, 7)
+    assert a == b and a[:len(cfg["sw_taus"])] == cfg["sw_taus"]
+    assert all(0 <= t <= cfg["sw_tau_max"] for t in a[len(cfg["sw_taus"]):])
+
+
+def test_sandwich_step_keeps_frozen_statistics_and_trains_the_gates():
+    from lcnet_train.model import ResNetCifar, static_macs
+    cfg = T.load_config("r20_sandwich_b", ["precision=fp32", "channels_last=false"])
+    torch.manual_seed(0)
+    m = ResNetCifar(20).add_gates(seed=0)
+    m.train()
+    before = [b.running_mean.clone() for b in m.modules() if isinstance(b, torch.nn.BatchNorm2d)]
+    x, y = torch.randn(8, 3, 32, 32), torch.randint(0, 10, (8,))
+    full, loss, terms = T.sandwich_step(m, x, y, cfg, static_macs(m), 3, "fp32", torch.device("cpu"), 1.0)
+    after = [b.running_mean for b in m.modules() if isinstance(b, torch.nn.BatchNorm2d)]
+    assert all(torch.equal(p, q) for p, q in zip(before, after))  # "frozen": inference's statistics throughout
+    assert all(b.training for b in m.modules() if isinstance(b, torch.nn.BatchNorm2d))  # restored
+    assert torch.isfinite(loss) and full.shape == (8, 10)
+    assert m.layer1[0].gate_l.weight.grad.abs().sum() > 0 and m.conv1.weight.grad.abs().sum() > 0
+    assert len([k for k in terms if k.startswith("t")]) == len(cfg["sw_taus"]) + cfg["sw_random"]
+
+
+def test_sandwich_run_resumes_exactly(tmp_path, bin_data):
+    assert _run(tmp_path, bin_data, "bb") == 0
+    common = ["--set", f"init_from={tmp_path / 'ck' / 'bb' / 'last.pt'}", "--set", "epochs=1",
+              "--set", "precision=fp32", "--set", "channels_last=false", "--set", "eval_taus=[0.3]"]
+    assert _run(tmp_path, bin_data, "sw", *common, config="r20_sandwich_b") == 0
+    assert _run(tmp_path, bin_data, "sw2", *common, "--max-steps", "4", config="r20_sandwich_b") == 0
+    assert _run(tmp_path, bin_data, "sw2", *common, "--resume", config="r20_sandwich_b") == 0
+    a, b = _ck(tmp_path, "sw"), _ck(tmp_path, "sw2")
+    for k in a["model"]:
+        assert torch.equal(a["model"][k], b["model"][k]), k
+    sweep = a["history"][-1]["sweep"]
+    assert sweep[0]["tau"] == 0.3 and 0 < sweep[0]["macs_frac"] <= 1.01 and len(sweep[0]["rates"]) == 9
+
+
+def test_budget_passes_draw_budgets_and_target_them():
+    cfg = T.load_config("r20_budget_d")
+    draws = T._tau_draws(cfg, 5)
+    assert draws[0] == cfg["sw_budgets"][0] and all(cfg["sw_budget_min"] <= b <= 1 for b in draws[1:])
+    tau, budget, rho = T._pass_setting(cfg, 0.45, 10.0)
+    assert (tau, budget) == (cfg["tau_l"], 0.45) and rho == pytest.approx(0.45)
+    assert T._pass_setting(cfg, 0.45, 0.0)[2] == 1.0  # ramped from the full network
