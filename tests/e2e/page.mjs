@@ -416,6 +416,12 @@ try {
       (await page.locator('#blocks .blk').count()) === nBlocks &&
       (await page.locator('input[name="mode"]:checked').getAttribute('value')) === (mc.gates ? 'lc' : 'static') &&
       Number(await page.inputValue('#tau-l')) === mc.thresholds.tau_l && Number(await page.inputValue('#tau-c')) === mc.thresholds.tau_c);
+    // Weights trained as one network (the full pass every step): the static side is their baseline.
+    const one = Boolean(mc.gates?.trained && mc.provenance?.config?.sandwich === true);
+    const gnote = await text(page, '#gates-note');
+    check(`shipped ${mc.name}: ${one ? 'trained as one network, its static side called the baseline' : 'not called one network'}`,
+      /one network for the whole range/i.test(gnote) === one &&
+        (!one || ((await page.locator('#static-note').getAttribute('hidden')) !== null && !/not a baseline/i.test(gnote))), gnote);
     await shot(page, `10-shipped-${mc.name}.png`);
   }
   await page.selectOption('#model-select', index.default);
