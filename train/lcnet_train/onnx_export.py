@@ -7,7 +7,8 @@ model runs; the gates are dropped (static mode: every block and channel, no gate
 input `input` float32 [1,3,32,32] already normalised with the card's mean/std, output `logits` [1,10].
 The exporter's optimiser folds BatchNorm into the convolutions (19 Conv, no BatchNormalization node for R20).
 `--check` runs the exported graph in onnxruntime (CPU) on seeded inputs and fails unless its logits equal PyTorch's
-within 1e-4. Needs the pip packages onnx and onnxscript (and onnxruntime for --check), pinned in requirements.txt.
+within 1e-4 relative to the largest logit (1e-4 absolute at least): float32 rounding is relative, and jointly
+trained weights run statically give logits in the hundreds. Needs the pip packages onnx and onnxscript (and onnxruntime for --check), pinned in requirements.txt.
 """
 from __future__ import annotations
 
@@ -74,6 +75,20 @@ def seeded_inputs(n: int = 8, seed: int = 1234) -> torch.Tensor:
     return torch.randn(n, 1, 3, 32, 32, generator=g)
 
 
+CHECK_RTOL = 1e-4
+
+
+def check_tolerance(largest_logit: float) -> float:
+    """The --check tolerance: CHECK_RTOL times the largest |logit|, at least CHECK_RTOL absolute."""
+    return CHECK_RTOL * max(1.0, largest_logit)
+
+
+@torch.no_grad()
+def largest_logit(model: ResNetCifar, inputs: torch.Tensor) -> float:
+    """Largest |PyTorch static logit| over the [1,3,32,32] inputs."""
+    return max(float(model(x, mode="static").abs().max()) for x in inputs)
+
+
 @torch.no_grad()
 def max_abs_diff_onnxruntime(model: ResNetCifar, onnx_path: Path, inputs: torch.Tensor) -> float:
     """Largest |ONNX Runtime (CPU) − PyTorch| over the logits of each [1,3,32,32] input."""
@@ -95,7 +110,8 @@ def main(argv=None) -> int:
     ap.add_argument("--model", required=True, help="lcnet model file (.safetensors with a model card)")
     ap.add_argument("--out", required=True, help="ONNX file to write")
     ap.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset (>= 13; default {DEFAULT_OPSET})")
-    ap.add_argument("--check", action="store_true", help="compare with PyTorch in onnxruntime (CPU), tol 1e-4")
+    ap.add_argument("--check", action="store_true",
+                    help="compare with PyTorch in onnxruntime (CPU), tol 1e-4 relative to the largest logit")
     args = ap.parse_args(argv)
     if args.opset < 13:
         ap.error("--opset must be at least 13")
@@ -112,10 +128,13 @@ def main(argv=None) -> int:
     print(f"onnx_export: wrote {out} ({out.stat().st_size} bytes; static {card['name']}, opset {opset}, "
           f"input [1,3,32,32] float32 normalised)", file=sys.stderr)
     if args.check:
-        d = max_abs_diff_onnxruntime(model, out, seeded_inputs())
-        ok = d <= 1e-4
-        print(f"onnx_export: onnxruntime vs PyTorch logits, 8 seeded inputs: max |diff| {d:.2e} "
-              f"({'ok' if ok else 'FAILED, > 1e-4'})", file=sys.stderr)
+        xs = seeded_inputs()
+        d = max_abs_diff_onnxruntime(model, out, xs)
+        big = largest_logit(model, xs)
+        tol = check_tolerance(big)
+        ok = d <= tol
+        print(f"onnx_export: onnxruntime vs PyTorch logits, 8 seeded inputs: max |diff| {d:.2e}, largest logit "
+              f"{big:.3g} ({'ok' if ok else 'FAILED'}: tolerance {tol:.2e})", file=sys.stderr)
         if not ok:
             return 1
     return 0

@@ -55,3 +55,19 @@ def test_onnx_export_refuses_non_model(tmp_path, capsys):
     assert not (tmp_path / "x.onnx").exists()
     with pytest.raises(SystemExit):
         O.main(["--model", str(bad), "--out", str(tmp_path / "x.onnx"), "--opset", "12"])
+
+
+def test_check_tolerance_is_relative_to_the_logits():
+    assert O.check_tolerance(0.5) == pytest.approx(1e-4)      # small logits: 1e-4 absolute, as before
+    assert O.check_tolerance(300.0) == pytest.approx(3e-2)    # jointly trained weights run statically
+
+
+def test_shipped_jointly_trained_model_passes_the_check(tmp_path):
+    """The default model's static logits run into the hundreds; its ONNX export must pass --check."""
+    from pathlib import Path
+    model = Path(__file__).resolve().parents[2] / "weights" / "lcnet-r20.safetensors"
+    if not model.is_file():
+        pytest.skip(f"{model} absent")
+    m, _ = O.load_model_file(model)
+    assert O.largest_logit(m, O.seeded_inputs()) > 10.0  # the case the absolute 1e-4 failed on
+    assert O.main(["--model", str(model), "--out", str(tmp_path / "m.onnx"), "--check"]) == 0
