@@ -106,6 +106,7 @@ async function run(cfg) {
   const per = Object.fromEntries(keys.map((k) => [k, []]));
   const macsStatic = [], macsDynamic = [], blocksRun = [], agree = [];
   let maxDiff = 0;
+  let maxLogit = 0;
   for (const { rgba } of images) {
     const t = Object.fromEntries(keys.map((k) => [k, []]));
     let s, d, o;
@@ -141,6 +142,7 @@ async function run(cfg) {
     macsDynamic.push(d.macs);
     blocksRun.push(d.blocks_executed);
     for (let i = 0; i < o.length; i++) maxDiff = Math.max(maxDiff, Math.abs(o[i] - s.logits[i]));
+    for (const v of s.logits) maxLogit = Math.max(maxLogit, Math.abs(v));
     const argmax = (v) => v.reduce((bi, x_, i) => (x_ > v[bi] ? i : bi), 0);
     agree.push(argmax(Array.from(o)) === s.class_index);
   }
@@ -153,6 +155,7 @@ async function run(cfg) {
     macs_dynamic: macsDynamic,
     blocks_run: blocksRun,
     onnx_max_abs_diff: maxDiff,
+    static_max_abs_logit: maxLogit,
     onnx_same_class: agree.filter(Boolean).length,
     worker_first_result_ms: firstResultMs,
     worker_startup_ms: marks,

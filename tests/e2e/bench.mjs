@@ -296,6 +296,7 @@ try {
     worker_startup_ms: b.worker_startup_ms,
     onnx_session_first_result_ms: b.onnx_session_first_result_ms,
     onnx_max_abs_diff: b.onnx_max_abs_diff,
+    static_max_abs_logit: b.static_max_abs_logit,
     onnx_same_class: b.onnx_same_class,
     wasm_file: wasmFile,
     wasm_bytes: wasm.length,
@@ -330,7 +331,8 @@ try {
       + (sp.stock ? `; stock / lcnet static ${f(report.ratio_stock_to_static)}` : ''));
     console.log(`paired per run (steadier under load): static/onnx ${f(report.paired_static_to_onnx)}, `
       + `dynamic/onnx ${f(report.paired_dynamic_to_onnx)}, realised-saving ratio ${f(report.paired_realised_ratio)}`);
-    console.log(`onnx vs lcnet static logits: max |Δ| ${report.onnx_max_abs_diff.toExponential(2)}, `
+    console.log(`onnx vs lcnet static logits: max |Δ| ${report.onnx_max_abs_diff.toExponential(2)} `
+      + `(largest logit ${f(report.static_max_abs_logit, 1)}), `
       + `same class ${report.onnx_same_class}/${report.images}`);
     if (page_) {
       console.log(`time to first result (page ${pageModel}, ${pageRuns.length} fresh loads): ${f(page_.total.median, 0)} ms `
@@ -342,7 +344,12 @@ try {
       + `ONNX session create + first run: ${f(report.onnx_session_first_result_ms, 0)} ms`);
     console.log(`wasm ${report.wasm_bytes} bytes (${report.wasm_gzip_bytes} gzipped); bench ${wallS.toFixed(1)} s`);
   }
-  if (b.onnx_max_abs_diff > 1e-3) throw new Error(`ONNX and lcnet static logits differ by ${b.onnx_max_abs_diff}: not the same network/inputs`);
+  // float32 rounding is relative: jointly trained weights run statically give logits in the thousands
+  const onnxTol = 1e-4 * Math.max(10, b.static_max_abs_logit);
+  if (b.onnx_max_abs_diff > onnxTol) {
+    throw new Error(`ONNX and lcnet static logits differ by ${b.onnx_max_abs_diff} (tolerance ${onnxTol.toExponential(2)}, `
+      + `1e-4 of the largest logit ${b.static_max_abs_logit}): not the same network/inputs`);
+  }
 } finally {
   await browser.close();
   server.close();
