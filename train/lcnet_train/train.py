@@ -114,6 +114,8 @@ DEFAULTS = dict(
                                  # "batch": every pass uses batch statistics (only the full pass updates the running ones)
     rate_band=[0.1, 0.9],        # each block's share of images that run it, per gated pass, is held in this band
     lambda_band=0.0,             # loss += lambda_band * sum_b (relu(lo - rate_b)^2 + relu(rate_b - hi)^2)
+    lambda_polar=0.0,            # gated passes: loss += lambda_polar * mean over gate outputs of (1 - factor) where a
+                                 # unit runs with a factor below 1 (kept units pulled to the static side's factor 1)
     band_exempt_first=True,      # a stage's first (downsampling) block may run for every image
     usage_t=0.0,                 # "hard_st": > 0 gives the usage (compute and band terms) the gradient of
                                  # sigmoid((z - tau) / usage_t) rather than of z (see model._gate_st)
@@ -501,6 +503,20 @@ class _BatchStatsKept:
             m.num_batches_tracked.copy_(nbt)
 
 
+def polar_loss(infos) -> torch.Tensor:
+    """Mean, over every gate output of a gated pass, of 1 - factor where the unit runs scaled below 1: kept
+    blocks and channels are pulled towards the factor 1 the static side runs them at."""
+    terms = []
+    for info in infos:
+        for f in (info["fl"], info["fc"]):
+            if f is None:
+                continue
+            v = f.detach()
+            scaled = ((v > 0) & (v < 1)).to(f.dtype)
+            terms.append((scaled * (1.0 - f)).mean())
+    return torch.stack(terms).mean() if terms else torch.zeros(())
+
+
 def band_loss(model, infos, cfg) -> torch.Tensor:
     """Each block's batch share of images that run it, held in rate_band: no block may be off for every image
     (pruned) or, unless exempt, on for every image (ConvNet-AIG's per-layer target rate, as a band)."""
@@ -575,6 +591,8 @@ def sandwich_step(model, xb, yb, cfg, smacs, seed, precision, device, epochs_don
                     loss = loss + cfg["lambda_f"] * (frac - rho) ** 2
                 if cfg["lambda_band"]:
                     loss = loss + cfg["lambda_band"] * band_loss(model, infos, cfg)
+                if cfg["lambda_polar"]:
+                    loss = loss + cfg["lambda_polar"] * polar_loss(infos)
             loss.backward()
             terms[f"t{i}"] = round(draw, 3)
             terms[f"m{i}"] = round(frac.item(), 3)

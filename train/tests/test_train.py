@@ -215,3 +215,13 @@ def test_budget_passes_draw_budgets_and_target_them():
     tau, budget, rho = T._pass_setting(cfg, 0.45, 10.0)
     assert (tau, budget) == (cfg["tau_l"], 0.45) and rho == pytest.approx(0.45)
     assert T._pass_setting(cfg, 0.45, 0.0)[2] == 1.0  # ramped from the full network
+
+
+def test_polar_loss_pulls_only_scaled_units_up():
+    z = torch.tensor([[-0.5, 0.3, 0.8, 1.7]], requires_grad=True)
+    from lcnet_train.model import _gate_st
+    _, f, _ = _gate_st(z, 0.0)
+    loss = T.polar_loss([dict(fl=None, fc=f)])
+    loss.backward()
+    assert loss.item() == pytest.approx((0.7 + 0.2) / 4)
+    assert z.grad.tolist()[0] == pytest.approx([0.0, -0.25, -0.25, 0.0])  # skipped and saturated units untouched
