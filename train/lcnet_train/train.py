@@ -372,12 +372,18 @@ def subset(n: int, k, seed: int, salt: int) -> torch.Tensor:
     return torch.randperm(n, generator=g)[:k].sort().values
 
 
-def rho_at(cfg: dict, epochs_done: float) -> float:
-    """The compute target after `epochs_done` (fractional) epochs of this phase."""
+def ramped(rho: float, cfg: dict, epochs_done: float) -> float:
+    """A compute target `rho` after `epochs_done` (fractional) epochs of this phase: during the first
+    rho_ramp_epochs it falls linearly from 1 to rho."""
     ramp = cfg["rho_ramp_epochs"]
     if ramp <= 0:
-        return cfg["rho"]
-    return 1.0 - (1.0 - cfg["rho"]) * min(1.0, epochs_done / ramp)
+        return rho
+    return 1.0 - (1.0 - rho) * min(1.0, epochs_done / ramp)
+
+
+def rho_at(cfg: dict, epochs_done: float) -> float:
+    """The compute target after `epochs_done` (fractional) epochs of this phase."""
+    return ramped(cfg["rho"], cfg, epochs_done)
 
 
 def make_teacher(cfg: dict, device):
@@ -416,24 +422,13 @@ def gate_loss(model, infos, cfg, logits, x, static_macs_total, rho=None, teacher
     if cfg["distill"] and teacher is not None:
         with torch.no_grad():
             t_logits = teacher(x, mode="static")
-        t = cfg["distill_t"]
-        terms["kd"] = cfg["distill"] * t * t * F.kl_div(
-            F.log_softmax(logits / t, 1), F.log_softmax(t_logits / t, 1), reduction="batchmean", log_target=True)
+        terms["kd"] = cfg["distill"] * _kd(logits, t_logits, cfg["distill_t"])
     elif cfg["distill"]:
         # teacher: the same weights run statically, BN on batch statistics as in training, but without
         # touching the running statistics (momentum 0 for this pass)
-        bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
-        saved = [(m.momentum, m.num_batches_tracked.clone()) for m in bns]
-        for m in bns:
-            m.momentum = 0.0
-        with torch.no_grad():
+        with _BatchStatsKept(model, True), torch.no_grad():
             t_logits = model(x, mode="static")
-        for m, (mom, nbt) in zip(bns, saved):
-            m.momentum = mom
-            m.num_batches_tracked.copy_(nbt)
-        t = cfg["distill_t"]
-        terms["kd"] = cfg["distill"] * t * t * F.kl_div(
-            F.log_softmax(logits / t, 1), F.log_softmax(t_logits / t, 1), reduction="batchmean", log_target=True)
+        terms["kd"] = cfg["distill"] * _kd(logits, t_logits, cfg["distill_t"])
     return terms
 
 
@@ -451,9 +446,7 @@ def _tau_draws(cfg: dict, seed: int) -> list[float]:
 def _pass_setting(cfg: dict, draw: float, epochs_done: float) -> tuple[float, float | None, float]:
     """(tau, budget, compute target) of a gated pass for one draw."""
     if cfg["gate_budget"]:
-        ramp = cfg["rho_ramp_epochs"]
-        rho = draw if ramp <= 0 else 1.0 - (1.0 - draw) * min(1.0, epochs_done / ramp)
-        return float(cfg["tau_l"]), draw, rho
+        return float(cfg["tau_l"]), draw, ramped(draw, cfg, epochs_done)
     return draw, None, sw_rho_at(cfg, draw, epochs_done)
 
 
@@ -462,11 +455,7 @@ def sw_rho_at(cfg: dict, tau: float, epochs_done: float = math.inf) -> float:
     sw_rho[1] at sw_tau_max; during the first rho_ramp_epochs it falls linearly from 1 to that."""
     r0, r1 = cfg["sw_rho"]
     t = min(1.0, max(0.0, tau / max(1e-9, float(cfg["sw_tau_max"]))))
-    rho = r0 + (r1 - r0) * t
-    ramp = cfg["rho_ramp_epochs"]
-    if ramp > 0:
-        rho = 1.0 - (1.0 - rho) * min(1.0, epochs_done / ramp)
-    return rho
+    return ramped(r0 + (r1 - r0) * t, cfg, epochs_done)
 
 
 class _RunningStatsBN:
