@@ -107,6 +107,8 @@ DEFAULTS = dict(
                                  # or "init" (the frozen init_from network)
     sw_full_kd=0.0,              # full pass: loss += sw_full_kd * T^2 * KL(init_from network || full), which anchors
                                  # the static side to the backbone it started from (needs sw_teacher "init")
+    sw_full=1.0,                 # weight of the full pass's loss; 0 skips the pass (the static side is then not trained:
+                                 # a model trained so ships its backbone as the static reference; needs sw_teacher "init")
     sw_ce=0.5,                   # gated passes: loss = sw_ce * CE(labels) + distill * T^2 * KL(full || gated)
     sw_bn="frozen",              # "frozen": every pass normalises with the running statistics loaded from the
                                  # backbone, which stay fixed (training computes exactly what inference does);
@@ -550,18 +552,24 @@ def sandwich_step(model, xb, yb, cfg, smacs, seed, precision, device, epochs_don
             t_logits = teacher(xb, mode="static").float()
     elif cfg["sw_teacher"] != "full":
         raise ValueError(f"sw_teacher {cfg['sw_teacher']!r}")
-    with _RunningStatsBN(model, cfg["sw_bn"] == "frozen"), autocast(device, precision):
-        full = model(xb, mode="static").float()
-        loss_full = F.cross_entropy(full, yb, label_smoothing=cfg["label_smoothing"])
-        if cfg["sw_full_kd"]:
-            if cfg["sw_teacher"] != "init":
-                raise ValueError('sw_full_kd needs sw_teacher "init"')
-            loss_full = loss_full + cfg["sw_full_kd"] * _kd(full, t_logits, t)
-    loss_full.backward()
-    terms["full"] = loss_full.item()
+    total = torch.zeros(())
+    full = None
+    if cfg["sw_full"]:
+        with _RunningStatsBN(model, cfg["sw_bn"] == "frozen"), autocast(device, precision):
+            full = model(xb, mode="static").float()
+            loss_full = F.cross_entropy(full, yb, label_smoothing=cfg["label_smoothing"])
+            if cfg["sw_full_kd"]:
+                if cfg["sw_teacher"] != "init":
+                    raise ValueError('sw_full_kd needs sw_teacher "init"')
+                loss_full = loss_full + cfg["sw_full_kd"] * _kd(full, t_logits, t)
+            loss_full = cfg["sw_full"] * loss_full
+        loss_full.backward()
+        terms["full"] = loss_full.item()
+        total = loss_full.detach()
     if cfg["sw_teacher"] == "full":
+        if full is None:
+            raise ValueError('sw_teacher "full" needs the full pass (sw_full > 0)')
         t_logits = full.detach()
-    total = loss_full.detach()
     with _RunningStatsBN(model, cfg["sw_bn"] != "batch"), _BatchStatsKept(model, cfg["sw_bn"] == "batch"):
         for i, draw in enumerate(_tau_draws(cfg, seed)):
             tau, budget, rho = _pass_setting(cfg, draw, epochs_done)
@@ -586,6 +594,8 @@ def sandwich_step(model, xb, yb, cfg, smacs, seed, precision, device, epochs_don
             terms[f"t{i}"] = round(draw, 3)
             terms[f"m{i}"] = round(frac.item(), 3)
             total = total + loss.detach()
+            if full is None:
+                full = logits.detach()  # the progress line's accuracy: the first gated pass's
     return full, total, terms
 
 

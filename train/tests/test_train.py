@@ -225,3 +225,21 @@ def test_polar_loss_pulls_only_scaled_units_up():
     loss.backward()
     assert loss.item() == pytest.approx((0.7 + 0.2) / 4)
     assert z.grad.tolist()[0] == pytest.approx([0.0, -0.25, -0.25, 0.0])  # skipped and saturated units untouched
+
+
+def test_sandwich_without_the_full_pass_trains_the_gated_passes_only():
+    from lcnet_train.model import ResNetCifar, static_macs
+    cfg = T.load_config("r20_sandwich_b", ["precision=fp32", "channels_last=false", "sw_full=0",
+                                           "sw_teacher=\"init\""])
+    torch.manual_seed(0)
+    m = ResNetCifar(20).add_gates(seed=0)
+    teacher = ResNetCifar(20).eval()
+    m.train()
+    x, y = torch.randn(8, 3, 32, 32), torch.randint(0, 10, (8,))
+    logits, loss, terms = T.sandwich_step(m, x, y, cfg, static_macs(m), 3, "fp32", torch.device("cpu"), 1.0,
+                                          teacher)
+    assert "full" not in terms and torch.isfinite(loss) and logits.shape == (8, 10)
+    assert m.layer1[0].gate_l.weight.grad.abs().sum() > 0 and m.conv1.weight.grad.abs().sum() > 0
+    cfg["sw_teacher"] = "full"
+    with pytest.raises(ValueError, match="needs the full pass"):
+        T.sandwich_step(m, x, y, cfg, static_macs(m), 3, "fp32", torch.device("cpu"), 1.0)
