@@ -48,6 +48,17 @@ impl Model {
         to_js(&crate::info::ModelInfo::of(&self.net))
     }
 
+    /// Throws unless `reference` can stand for this model's static network (same architecture,
+    /// classes and input pre-processing): the check `lcnet eval` makes of the `static_reference`
+    /// a card names.
+    #[wasm_bindgen(js_name = checkStaticReference)]
+    pub fn check_static_reference(&self, reference: &Model) -> Result<(), JsError> {
+        self.net
+            .card
+            .check_static_reference(&reference.net.card)
+            .map_err(js_err)
+    }
+
     /// Classifies `width × height` RGBA pixels. `options`: `{mode: "static"|"l"|"c"|"lc",
     /// tau_l, tau_c, top_k}`, each optional (defaults from the model card).
     pub fn classify(

@@ -298,3 +298,82 @@ fn eval_on_the_jpeg_tarball_with_a_limit() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["n"], 50);
 }
+
+#[test]
+fn eval_and_info_use_the_static_reference_the_card_names() {
+    let (dir, _, _) = setup("cli_static_reference");
+    let bin = dir.join("cifar-10-batches-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let mut recs = Vec::new();
+    for i in 0..20u8 {
+        recs.push(i % 10);
+        recs.extend(
+            common::noise(3072, 100 + i as u64)
+                .into_iter()
+                .map(|v| (v * 255.0) as u8),
+        );
+    }
+    std::fs::write(bin.join("test_batch.bin"), &recs).unwrap();
+    let reference = dir.join("ref.safetensors");
+    std::fs::write(
+        &reference,
+        Network::random(2, false, 5).unwrap().to_bytes().unwrap(),
+    )
+    .unwrap();
+    let mut net = Network::random(2, true, 21).unwrap();
+    let mut card = net.card.clone();
+    card.static_reference = Some("ref.safetensors".into());
+    net.set_card(card).unwrap();
+    let model = dir.join("gated.safetensors");
+    std::fs::write(&model, net.to_bytes().unwrap()).unwrap();
+
+    let info = lcnet(&["info", s(&model)]);
+    assert_success(&info);
+    common::assert_has(
+        &String::from_utf8_lossy(&info.stdout),
+        "static ref    ref.safetensors (the static network it is compared with; beside it)",
+    );
+    let alone = lcnet(&[
+        "eval",
+        "-m",
+        s(&reference),
+        "--data",
+        s(&dir),
+        "--static",
+        "--json",
+    ]);
+    assert_success(&alone);
+    let alone: serde_json::Value = serde_json::from_slice(&alone.stdout).unwrap();
+    let sw = lcnet(&[
+        "eval",
+        "-m",
+        s(&model),
+        "--data",
+        s(&dir),
+        "--sweep",
+        "lc:0.3:0.3",
+        "--json",
+    ]);
+    assert_success(&sw);
+    let v: serde_json::Value = serde_json::from_slice(&sw.stdout).unwrap();
+    assert_eq!(v["static_reference"]["file"], "ref.safetensors");
+    assert_eq!(v["static_reference"]["accuracy"], alone["accuracy"]);
+
+    std::fs::remove_file(&reference).unwrap();
+    fails_with(
+        lcnet(&[
+            "eval",
+            "-m",
+            s(&model),
+            "--data",
+            s(&dir),
+            "--sweep",
+            "lc:0.3:0.3",
+        ]),
+        "the static reference \"ref.safetensors\" named by",
+    );
+    common::assert_has(
+        &String::from_utf8_lossy(&lcnet(&["info", s(&model)]).stdout),
+        "NOT USABLE",
+    );
+}

@@ -151,6 +151,30 @@ fn broken_files_are_refused_with_the_reason() {
     inf[i].3[4..8].copy_from_slice(&f32::INFINITY.to_le_bytes());
     assert!(err(&write(&inf, Some(meta.clone()))).contains("NaN or infinite"));
 
+    // A static reference is a plain model file name beside the model, never a path.
+    for bad in [
+        "../x.safetensors",
+        "/etc/passwd",
+        "sub/r.safetensors",
+        ".hidden.safetensors",
+        "r.bin",
+        "",
+    ] {
+        let mut r = card.clone();
+        r["static_reference"] = bad.into();
+        assert!(
+            err(&with_card(&r.to_string())).contains("must be a plain .safetensors file name"),
+            "{bad:?}"
+        );
+    }
+    let mut r = card.clone();
+    r["static_reference"] = "r20-backbone.safetensors".into();
+    let net = lcnet::load(&with_card(&r.to_string())).unwrap();
+    assert_eq!(
+        net.card.static_reference.as_deref(),
+        Some("r20-backbone.safetensors")
+    );
+
     // A gate-less card over a file with gates names the first surplus gate tensor.
     let mut nogates = card.clone();
     nogates["gates"] = serde_json::Value::Null;
@@ -185,4 +209,18 @@ fn import_reads_depth_and_drops_batch_counters() {
         net.classify(&x, &o).unwrap().logits
     );
     assert!(import_state_dict(b"nonsense", "x", [0.5; 3], [0.25; 3]).is_err());
+}
+
+#[test]
+fn a_static_reference_must_be_the_same_network_shape() {
+    let a = Network::random(1, true, 3).unwrap();
+    let same = Network::random(1, false, 4).unwrap();
+    assert!(a.card.check_static_reference(&same.card).is_ok());
+    let deeper = Network::random(2, false, 4).unwrap();
+    let e = a.card.check_static_reference(&deeper.card).unwrap_err();
+    assert!(e.to_string().contains("differs in its architecture"), "{e}");
+    let mut other_input = same.card.clone();
+    other_input.input.mean = [0.0; 3];
+    let e = a.card.check_static_reference(&other_input).unwrap_err();
+    assert!(e.to_string().contains("input pre-processing"), "{e}");
 }

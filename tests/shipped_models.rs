@@ -131,3 +131,24 @@ fn shipped_models_match_their_pytorch_fixtures() {
         );
     }
 }
+
+#[test]
+fn every_static_reference_a_shipped_card_names_is_shipped_beside_it() {
+    for path in weights() {
+        let net = lcnet::load(&std::fs::read(&path).unwrap()).unwrap();
+        let Some(name) = &net.card.static_reference else {
+            continue;
+        };
+        let rpath = path.with_file_name(name);
+        let bytes = std::fs::read(&rpath)
+            .unwrap_or_else(|e| panic!("{}: reference {}: {e}", path.display(), rpath.display()));
+        let reference = lcnet::load(&bytes).unwrap();
+        net.card
+            .check_static_reference(&reference.card)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(
+            reference.card.static_reference.is_none(),
+            "{name}: a reference names no reference of its own"
+        );
+    }
+}

@@ -40,11 +40,12 @@ export class InferenceClient {
   init() { return this.request('init'); }
 
   /** Loads a model from a URL (string; `size` in bytes, if known, for progress) or from bytes
-   *  (ArrayBuffer/Uint8Array). Resolves to the model's info. */
+   *  (ArrayBuffer/Uint8Array). Resolves to {info, reference}: the model's info, and the static reference its
+   *  card names (null, {file, name} once loaded beside it, or {file, error}). */
   async load(source, size = 0) {
-    if (typeof source === 'string') return (await this.request('load', { url: source, size })).info;
+    if (typeof source === 'string') return this.request('load', { url: source, size });
     const bytes = source instanceof Uint8Array ? source.slice().buffer : source;
-    return (await this.request('load', { bytes }, [bytes])).info;
+    return this.request('load', { bytes }, [bytes]);
   }
 
   /** The info (card included) of the model file at `url`, validated; the loaded model stays. */
@@ -52,9 +53,10 @@ export class InferenceClient {
     return (await this.request('card', { url })).info;
   }
 
-  /** Classifies RGBA pixels; the pixel buffer is transferred (not usable afterwards). */
-  classify(rgba, width, height, options = {}) {
+  /** Classifies RGBA pixels; the pixel buffer is transferred (not usable afterwards). `network`: "model" (the
+   *  loaded one) or "reference" (its static reference). */
+  classify(rgba, width, height, options = {}, network = 'model') {
     const bytes = rgba instanceof ArrayBuffer ? rgba : rgba.buffer;
-    return this.request('classify', { rgba: bytes, width, height, options }, [bytes]);
+    return this.request('classify', { rgba: bytes, width, height, options, network }, [bytes]);
   }
 }

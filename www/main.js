@@ -13,6 +13,7 @@ const MAX_MODEL_BYTES = 256 * 1024 * 1024;
 const state = {
   client: null,
   info: null,
+  reference: null,    // the static reference the card names: null, {file, name} (loaded) or {file, error}
   modelGen: 0,        // bumps on every model load: all traces become stale
   modelKey: '',       // the select's value for the loaded model
   models: [],         // shipped: [{file, size}] from models/index.json
@@ -85,23 +86,24 @@ const modelUrl = (file) => new URL(`models/${encodeURIComponent(file)}`, documen
 
 async function loadModel(key) {
   const own = state.own.get(key);
-  let info, source;
+  let info, reference, source;
   if (own) {
     setStatus('loading', `Loading your model ${own.name}…`);
-    info = await state.client.load(own.bytes.slice(0));
+    ({ info, reference } = await state.client.load(own.bytes.slice(0)));
     source = `your file “${own.name}” (stays in this browser)`;
   } else {
     setStatus('loading', `Loading model ${key}…`);
     const size = state.models.find((m) => m.file === key)?.size ?? 0;
-    info = await state.client.load(modelUrl(key), size);
+    ({ info, reference } = await state.client.load(modelUrl(key), size));
     source = `shipped: models/${key}`;
     state.cards.set(key, info.card);
   }
   state.info = info;
+  state.reference = reference;
   state.modelGen++;
   state.modelKey = key;
   $('model-select').value = key;
-  renderModel(info, source);
+  renderModel(info, source, reference);
   state.opts = defaultOptions(info.card);
   syncControls();
   for (const id of ['model', 'controls', 'curve', 'input']) $(id).hidden = false;
@@ -246,9 +248,13 @@ function currentFraction() {
 }
 
 // ---- running the network -----------------------------------------------------------------
-async function classify(img, options) {
-  return state.client.classify(img.rgba.slice(), img.width, img.height, { top_k: 5, ...options });
+async function classify(img, options, network = 'model') {
+  return state.client.classify(img.rgba.slice(), img.width, img.height, { top_k: 5, ...options }, network);
 }
+
+/** The static side: the static reference the card names when it loaded, else these weights without gates. */
+const hasReference = () => Boolean(state.reference?.name);
+const classifyStatic = (img) => classify(img, { mode: 'static' }, hasReference() ? 'reference' : 'model');
 
 /** Brings img.dyn (current settings) and img.stat (current model, static) up to date. */
 async function ensureTraces(img) {
@@ -258,7 +264,7 @@ async function ensureTraces(img) {
     img.dyn = { key, ...r };
   }
   if (img.stat?.gen !== state.modelGen) {
-    const r = state.opts.mode === 'static' && img.dyn.key === key ? img.dyn : await classify(img, { mode: 'static' });
+    const r = state.opts.mode === 'static' && !hasReference() && img.dyn.key === key ? img.dyn : await classifyStatic(img);
     img.stat = { gen: state.modelGen, trace: r.trace, preview: r.preview };
   }
   img.error = null;
@@ -350,7 +356,7 @@ async function measure(img, key, token) {
     for (let i = 0; i <= TIMING_RUNS; i++) {
       for (const which of i % 2 ? ['stat', 'dyn'] : ['dyn', 'stat']) {
         if (stale()) return;
-        const r = await classify(img, which === 'dyn' ? state.opts : { mode: 'static' });
+        const r = await (which === 'dyn' ? classify(img, state.opts) : classifyStatic(img));
         if (i > 0) (which === 'dyn' ? dyn : stat).push(r.trace.elapsed_ms);
       }
     }

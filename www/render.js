@@ -65,7 +65,9 @@ const ONE_NETWORK_NOTE = 'One network for the whole range: every training step t
 
 /** True for weights trained by the sandwich recipe: the full network and the gated one at several thresholds, every step. */
 export function trainedAsOneNetwork(card) {
-  return Boolean(card?.gates?.trained && card?.provenance?.config?.sandwich === true);
+  const cfg = card?.provenance?.config;
+  // sw_full 0: the sandwich without its full pass trains only the gated network (the static side is not trained)
+  return Boolean(card?.gates?.trained && cfg?.sandwich === true && (cfg.sw_full ?? 1) > 0);
 }
 
 /**
@@ -78,12 +80,28 @@ export function jointlyTrained(card) {
   const phases = Array.isArray(p.phases) ? p.phases : [];
   const backbone = phases.find((ph) => ph && ph.phase === 'backbone');
   const acc = backbone?.final?.acc_static;
-  const start = typeof acc === 'number' ? ` The backbone it started from scored ${fmtPct(acc)} (trainer's evaluation): that is the accuracy to compare with.` : '';
+  const ref = staticReferenceOf(card);
+  const start = ref
+    ? ` The static side runs its static reference instead, ${ref.name}${ref.accuracy !== null ? ` (${fmtPct(ref.accuracy)} static)` : ''}: the backbone it started from, stored beside it.`
+    : typeof acc === 'number' ? ` The backbone it started from scored ${fmtPct(acc)} (trainer's evaluation): that is the accuracy to compare with.` : '';
   return {
-    backboneAccuracy: typeof acc === 'number' ? acc : null,
+    backboneAccuracy: ref?.accuracy ?? (typeof acc === 'number' ? acc : null),
+    backboneLabel: ref ? `static reference ${ref.name}` : 'backbone it started from, static',
     note: 'Its backbone was trained together with the gates, so its weights fit the gated network: the static side (the same weights, every block and channel) shows the compute the gates save, but its prediction is not a baseline.' + start,
     staticNote: 'Same weights without their gates: they were trained with them, so this prediction is out of calibration. It is here for the compute.',
   };
+}
+
+/**
+ * The static network the card names as its comparison (a model file beside it), with its accuracy when
+ * `lcnet eval` measured it into the card's evaluation; null when the card names none.
+ */
+export function staticReferenceOf(card) {
+  const file = card?.static_reference;
+  if (typeof file !== 'string' || !file) return null;
+  const e = card?.evaluation?.static_reference;
+  const measured = e && e.file === file && typeof e.accuracy === 'number';
+  return { file, name: measured && typeof e.name === 'string' ? e.name : file.replace(/\.safetensors$/, ''), accuracy: measured ? e.accuracy : null };
 }
 
 /** True when the card's measured curve has gated points and every block ran for every image at each of them. */
@@ -112,7 +130,26 @@ function trainerAccuracy(card) {
   return t && typeof t.acc_static === 'number' ? t.acc_static : null;
 }
 
-export function renderModel(info, source) {
+/** What the page's static side runs: the static reference (loaded, or why not) or these weights without gates. */
+export function staticSide(card, reference) {
+  const ref = staticReferenceOf(card);
+  if (reference?.name) {
+    return {
+      kind: `(static reference: ${reference.name}, every block and channel)`,
+      note: `The static network this model is compared with: ${reference.name} (models/${reference.file}), stored beside it — ` +
+        `the same architecture trained without gates${ref?.accuracy != null ? `, ${fmtPct(ref.accuracy)} on the test set` : ''}. ` +
+        'These weights without their gates are not shown here: they were trained with their gates, so they are out of calibration.',
+    };
+  }
+  const joint = jointlyTrained(card);
+  const why = reference?.error ? `Its static reference ${reference.file} could not be loaded (${reference.error}), so this is the fallback. ` : '';
+  return {
+    kind: '(every block and channel)',
+    note: joint ? why + joint.staticNote : why || null,
+  };
+}
+
+export function renderModel(info, source, reference = null) {
   const c = info.card, a = c.arch;
   const gs = gatesSummary(c);
   const ev = evaluationOf(c);
@@ -131,7 +168,9 @@ export function renderModel(info, source) {
     if (gs.joint) {
       // the static figure of jointly trained weights is no baseline: lead with what the model does
       if (atDefaults) rows.push(atDefaults);
-      if (gs.joint.backboneAccuracy != null) rows.push(['Backbone it started from', `${fmtPct(gs.joint.backboneAccuracy)} static (trainer's evaluation)`]);
+      const ref = staticReferenceOf(c);
+      if (ref) rows.push(['Static reference', `${ref.name} (${ref.file})${ref.accuracy !== null ? `: ${fmtPct(ref.accuracy)} static, ${ev.dataset}` : ''}`]);
+      else if (gs.joint.backboneAccuracy != null) rows.push(['Backbone it started from', `${fmtPct(gs.joint.backboneAccuracy)} static (trainer's evaluation)`]);
       rows.push(['Without its gates', `${fmtPct(ev.staticAccuracy)} (these weights were trained with their gates: not a baseline)`]);
     } else {
       rows.push(['Test accuracy', `${fmtPct(ev.staticAccuracy)} static, ${ev.dataset}`]);
@@ -145,9 +184,11 @@ export function renderModel(info, source) {
   const note = $('gates-note');
   note.textContent = gs.note;
   note.dataset.kind = gs.kind;
+  const side = staticSide(c, reference);
   const staticNote = $('static-note');
-  staticNote.hidden = !gs.joint;
-  staticNote.textContent = gs.joint ? gs.joint.staticNote : '';
+  staticNote.hidden = !side.note;
+  staticNote.textContent = side.note ?? '';
+  $('static-kind').textContent = side.kind;
   $('card-json').textContent = JSON.stringify(c, null, 2);
 }
 
@@ -416,7 +457,8 @@ export function renderChart(card, opts, imageFraction, others = []) {
   const W = 340, H = 230, L = 44, R = 10, T = 12, B = 38;
   const xs = [...pts.map(frac), ...restPts.map((o) => o.frac), 1, ...(imageFraction !== null ? [imageFraction] : [])];
   // jointly trained weights: the backbone they started from is the accuracy to compare with
-  const backbone = jointlyTrained(card)?.backboneAccuracy ?? null;
+  const joint = jointlyTrained(card);
+  const backbone = joint?.backboneAccuracy ?? null;
   const ys = [...pts.map((p) => p.accuracy), ...restPts.map((o) => o.p.accuracy), ...(ev.staticAccuracy !== null ? [ev.staticAccuracy] : []),
     ...(backbone !== null ? [backbone] : [])];
   const x0 = Math.max(0, Math.floor(Math.min(...xs) * 10) / 10), x1 = Math.ceil(Math.max(...xs) * 10) / 10;
@@ -452,8 +494,8 @@ export function renderChart(card, opts, imageFraction, others = []) {
   const legend = [];
   if (backbone !== null) {
     g.append(svg('line', { x1: L, x2: W - R, y1: Y(backbone), y2: Y(backbone), class: 'backbone-line' }),
-      svgText(L + 4, Y(backbone) - 3, `backbone it started from, static: ${fmtPct(backbone)}`, { class: 'other-label' }));
-    legend.push('the backbone it started from (dashed line)');
+      svgText(L + 4, Y(backbone) - 3, `${joint.backboneLabel}: ${fmtPct(backbone)}`, { class: 'other-label' }));
+    legend.push(`${joint.backboneLabel.replace(/, static$/, '')} (dashed line)`);
   }
   // other models first, so this model's points are drawn over them
   const placed = [];

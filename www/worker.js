@@ -1,10 +1,14 @@
 // Module Web Worker that owns the wasm instance and the loaded model, so inference never
 // blocks the page. Protocol (every request carries an `id`; every reply echoes it):
 //   {id, type: "init"}                                  → {id, ok, result: {}}
-//   {id, type: "load", url [, size] | bytes}            → {id, ok, result: {info}}
+//   {id, type: "load", url [, size] | bytes}            → {id, ok, result: {info, reference}}: reference is
+//                                                          null, {file, name} once the static reference the
+//                                                          card names is loaded beside it, or {file, error}
 //   {id, type: "card", url}                             → {id, ok, result: {info}} of that model file,
 //                                                          validated like "load", without replacing the model
-//   {id, type: "classify", rgba, width, height, options}→ {id, ok, result: {trace, preview}}
+//   {id, type: "classify", rgba, width, height, options [, network: "reference"]}
+//                                                       → {id, ok, result: {trace, preview}} (of the static
+//                                                          reference with network "reference")
 //   {id, type: "memory"}                                → {id, ok, result: {wasmBytes}}
 //   failure of any of them                              → {id, ok: false, error: "message"}
 // Requests are handled one at a time, in the order they arrive.
@@ -14,6 +18,27 @@ import init, { Model } from './pkg/lcnet.js';
 let wasmReady = null;
 let wasmMemory = null;   // the module's linear memory: it only grows, so its size is the high-water mark
 let model = null;
+let reference = null;    // the static network the loaded model's card names, when it names one
+
+/** Loads the static reference `card` names from beside `url` (the card holds a plain file name) and checks it
+ *  can stand for `owner`'s static network; returns what the page is told. */
+async function loadReference(owner, card, url, id) {
+  const file = card.static_reference;
+  if (!file) return { ref: null, status: null };
+  if (!url) return { ref: null, status: { file, error: 'it is a file beside the model on the server; a model you bring has no such file here' } };
+  try {
+    const ref = new Model(await fetchBytes(new URL(file, url), id, 'static reference'));
+    try {
+      owner.checkStaticReference(ref);
+      return { ref, status: { file, name: ref.info().card.name } };
+    } catch (e) {
+      ref.free();
+      throw e;
+    }
+  } catch (e) {
+    return { ref: null, status: { file, error: e instanceof Error ? e.message : String(e) } };
+  }
+}
 
 async function fetchBytes(url, id, what, expected = 0, quiet = false) {
   const res = await fetch(url);
@@ -60,9 +85,12 @@ const handlers = {
       : await fetchBytes(msg.url, msg.id, 'model', msg.size);
     const next = new Model(bytes);          // throws a readable Error for a non-model file
     const info = next.info();
+    const { ref, status } = await loadReference(next, info.card, msg.url, msg.id);
     if (model) model.free();                // replace only once the new one loaded
+    if (reference) reference.free();
     model = next;
-    return { info };
+    reference = ref;
+    return { info, reference: status };
   },
   // Another shipped model's card, for the chart (its measured points beside the loaded model's).
   async card(msg) {
@@ -76,9 +104,11 @@ const handlers = {
   },
   async classify(msg) {
     if (!model) throw new Error('no model is loaded');
+    const net = msg.network === 'reference' ? reference : model;
+    if (!net) throw new Error('the loaded model has no static reference');
     const rgba = new Uint8Array(msg.rgba);
-    const trace = model.classify(rgba, msg.width, msg.height, msg.options ?? {});
-    const preview = model.preview(rgba, msg.width, msg.height);
+    const trace = net.classify(rgba, msg.width, msg.height, msg.options ?? {});
+    const preview = net.preview(rgba, msg.width, msg.height);
     return { result: { trace, preview }, transfer: [preview.buffer] };
   },
   // For the memory test (tests/e2e/worker_memory.mjs); gc() exists only under --js-flags=--expose-gc.

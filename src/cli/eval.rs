@@ -128,7 +128,34 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
         points.push(r);
     }
-    let evaluation = serde_json::json!({
+    // The static network the card compares this model with, when that is another file.
+    let reference = match crate::load_static_reference(&a.model, &net)? {
+        Some((path, rnet)) => {
+            let r = evaluate(
+                &rnet,
+                &inputs,
+                &labels,
+                Options::static_net(),
+                a.batch,
+                a.json,
+                "[reference] static ",
+            )?;
+            if !a.json {
+                out!(
+                    "static reference {}: acc {:.2} %",
+                    path.display(),
+                    100.0 * r.accuracy
+                );
+            }
+            serde_json::json!({
+                "file": net.card.static_reference,
+                "name": rnet.card.name,
+                "accuracy": r.accuracy,
+            })
+        }
+        None => serde_json::Value::Null,
+    };
+    let mut evaluation = serde_json::json!({
         "dataset": format!("CIFAR-10 (JPEG copy) {} split", a.split),
         "n": n,
         "static_accuracy": points[0].accuracy,
@@ -150,6 +177,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             "channel_density": r.channel_density,
         })).collect::<Vec<_>>(),
     });
+    if !reference.is_null() {
+        evaluation["static_reference"] = reference;
+    }
     if a.json {
         out!("{}", serde_json::to_string_pretty(&evaluation)?);
     }

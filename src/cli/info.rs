@@ -65,6 +65,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         c.input.std
     );
     out!("classes       {}", c.classes.join(", "));
+    if let Some(r) = &c.static_reference {
+        let found = match crate::load_static_reference(&a.model, &net) {
+            Ok(_) => "beside it".to_string(),
+            Err(e) => format!("NOT USABLE: {e:#}"),
+        };
+        out!("static ref    {r} (the static network it is compared with; {found})");
+    }
     if !c.provenance.is_null() {
         out!("provenance    {}", serde_json::to_string(&c.provenance)?);
     }

@@ -86,6 +86,26 @@ pub(crate) fn load_model(path: &Path) -> anyhow::Result<lcnet::Network> {
     lcnet::load(&bytes).with_context(|| format!("{} is not a usable lcnet model", path.display()))
 }
 
+/// The static reference `net`'s card names (a model file beside `model_path`), loaded and checked
+/// to be comparable; `None` when the card names none.
+pub(crate) fn load_static_reference(
+    model_path: &Path,
+    net: &lcnet::Network,
+) -> anyhow::Result<Option<(PathBuf, lcnet::Network)>> {
+    let Some(name) = &net.card.static_reference else {
+        return Ok(None);
+    };
+    let path = model_path.parent().unwrap_or(Path::new(".")).join(name);
+    let reference = load_model(&path).with_context(|| {
+        format!(
+            "the static reference {name:?} named by {}",
+            model_path.display()
+        )
+    })?;
+    net.card.check_static_reference(&reference.card)?;
+    Ok(Some((path, reference)))
+}
+
 /// Reads a whole file, refusing ones over `cap` bytes.
 pub(crate) fn read_capped(path: &Path, cap: u64) -> anyhow::Result<Vec<u8>> {
     let meta =

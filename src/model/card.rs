@@ -51,6 +51,13 @@ pub struct ModelCard {
     /// Measured evaluation (accuracy–MACs curve), once computed. Free-form object.
     #[serde(default)]
     pub evaluation: serde_json::Value,
+    /// The static network this model is compared with, when it is not these weights run with
+    /// every block and channel: a model file beside this one (a bare file name, e.g. the backbone
+    /// the gates were trained from). Jointly trained weights fit their gates, so run statically
+    /// they are out of calibration; the reference is the calibrated static network of the same
+    /// architecture.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub static_reference: Option<String>,
 }
 
 /// CIFAR ResNet-(6n+2) description.
@@ -185,6 +192,7 @@ impl ModelCard {
             },
             provenance: serde_json::Value::Null,
             evaluation: serde_json::Value::Null,
+            static_reference: None,
         }
     }
 
@@ -246,6 +254,46 @@ impl ModelCard {
         if !(t.tau_l.is_finite() && t.tau_c.is_finite()) {
             return Err(Error::BadCard("thresholds must be finite".into()));
         }
+        if let Some(r) = &self.static_reference {
+            check_reference_name(r)?;
+        }
         Ok(())
+    }
+
+    /// Whether `other` can stand for this model's static network: same architecture, classes
+    /// and input pre-processing (so both see the same input and their MACs compare one to one).
+    pub fn check_static_reference(&self, other: &ModelCard) -> Result<()> {
+        let what = if other.arch != self.arch {
+            "architecture"
+        } else if other.classes != self.classes {
+            "classes"
+        } else if other.input != self.input {
+            "input pre-processing"
+        } else {
+            return Ok(());
+        };
+        Err(Error::BadCard(format!(
+            "static reference {:?} differs in its {what} from {:?}",
+            other.name, self.name
+        )))
+    }
+}
+
+/// A static reference names a model file in the same folder: a plain file name, so a card can
+/// never point a loader (or the page's fetch) outside that folder.
+fn check_reference_name(name: &str) -> Result<()> {
+    let plain = !name.is_empty()
+        && name.len() <= 128
+        && !name.starts_with('.')
+        && name.ends_with(".safetensors")
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if plain {
+        Ok(())
+    } else {
+        Err(Error::BadCard(format!(
+            "static_reference {name:?} must be a plain .safetensors file name (letters, digits, \"-\", \"_\", \".\")"
+        )))
     }
 }

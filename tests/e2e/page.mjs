@@ -42,6 +42,11 @@ const othersOfDepth = (depth, exceptFile) => index.models.filter((m) => m.file !
   .map((m) => ({ file: m.file, card: readCard(join(root, 'www', 'models', m.file)) }))
   .filter((m) => m.card.arch.depth === depth && lcPoints(m.card) > 0);
 
+// Sandwich-trained with its full pass (sw_full > 0): these weights are their own static baseline.
+const trainedAsOne = (c) => Boolean(c.gates?.trained && c.provenance?.config?.sandwich === true && (c.provenance.config.sw_full ?? 1) > 0);
+// The static network the page compares a model with: the static reference its card names, or itself.
+const staticModelOf = (path, c) => (c.static_reference ? join(root, 'www', 'models', c.static_reference) : path);
+
 const checks = [];
 function check(name, ok, detail = '') {
   checks.push({ name, ok: !!ok, detail });
@@ -189,7 +194,7 @@ try {
     /every block ran for every test image/i.test(note) === Boolean(neverSkips), note);
   // Gates trained with the backbone: the static side's prediction is no baseline, and the page says so.
   // Sandwich-trained weights (the full network trained at every step) are their own static baseline.
-  const oneNetwork = Boolean(g?.trained && card.provenance?.config?.sandwich === true);
+  const oneNetwork = trainedAsOne(card);
   const joint = Boolean(g?.trained && card.provenance?.config?.freeze_backbone === false) && !oneNetwork;
   check('weights trained as one network for the whole range say so, and call the static side the baseline (and only then)',
     /one network for the whole range/i.test(note) === oneNetwork, note);
@@ -198,10 +203,19 @@ try {
     ((await staticNote.getAttribute('hidden')) === null) === joint &&
       /out of calibration/i.test(await staticNote.textContent()) === joint &&
       /backbone was trained together with the gates/i.test(note) === joint, note);
-  if (joint) {
+  if (joint && !card.static_reference) {
     const acc = card.provenance.phases.find((ph) => ph.phase === 'backbone').final.acc_static;
     check('jointly trained weights: the card names the backbone\'s accuracy',
       (await text(page, '#card')).includes(`${(100 * acc).toFixed(1)} %`) && note.includes(`${(100 * acc).toFixed(1)} %`));
+  }
+  if (card.static_reference) {
+    const ref = readCard(staticModelOf(model, card));
+    const acc = `${(100 * card.evaluation.static_reference.accuracy).toFixed(1)} %`;
+    check(`static reference: the card names ${ref.name} and its measured accuracy, the static side says it runs it`,
+      (await text(page, '#card')).includes(`${ref.name} (${card.static_reference}): ${acc}`) && note.includes(ref.name) &&
+        (await text(page, '#static-kind')).includes(`static reference: ${ref.name}`) &&
+        (await staticNote.textContent()).includes(`models/${card.static_reference}`),
+      await staticNote.textContent());
   }
   if (!card.evaluation?.curve) {
     check('no curve: the chart says so', /no accuracy–MACs curve measured for this model yet/i.test(await text(page, '#chart-empty')));
@@ -236,8 +250,8 @@ try {
   await page.setInputFiles('#file', img1);
   await expectResult(page, 'input-1.png');
   const atDefaults = await compareWithCli(page, img1, 'upload');
-  const nativeStatic = cliClassify(model, [img1], ['--static'])[0];
-  check('static side: label and MACs equal `classify --static`',
+  const nativeStatic = cliClassify(staticModelOf(model, card), [img1], ['--static'])[0];
+  check(`static side: label and MACs equal \`classify --static\` of ${card.static_reference ?? 'these weights'}`,
     (await text(page, '#label-static')) === nativeStatic.label && digits(await text(page, '#macs-static')) === nativeStatic.macs);
   check('map: every stage drawn in order with its blocks',
     (await page.locator('#blocks .map-stage').count()) === 3 &&
@@ -417,11 +431,16 @@ try {
       (await page.locator('input[name="mode"]:checked').getAttribute('value')) === (mc.gates ? 'lc' : 'static') &&
       Number(await page.inputValue('#tau-l')) === mc.thresholds.tau_l && Number(await page.inputValue('#tau-c')) === mc.thresholds.tau_c);
     // Weights trained as one network (the full pass every step): the static side is their baseline.
-    const one = Boolean(mc.gates?.trained && mc.provenance?.config?.sandwich === true);
+    const one = trainedAsOne(mc);
     const gnote = await text(page, '#gates-note');
     check(`shipped ${mc.name}: ${one ? 'trained as one network, its static side called the baseline' : 'not called one network'}`,
       /one network for the whole range/i.test(gnote) === one &&
         (!one || ((await page.locator('#static-note').getAttribute('hidden')) !== null && !/not a baseline/i.test(gnote))), gnote);
+    if (mc.static_reference) {
+      const refName = readCard(staticModelOf(join(root, 'www', 'models', m.file), mc)).name;
+      check(`shipped ${mc.name}: its static side runs its static reference ${refName}`,
+        (await text(page, '#static-kind')).includes(`static reference: ${refName}`));
+    }
     await shot(page, `10-shipped-${mc.name}.png`);
   }
   await page.selectOption('#model-select', index.default);

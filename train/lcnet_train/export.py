@@ -126,7 +126,7 @@ def rescale_from_data(model: ResNetCifar, mean, std, n: int, data=None, cache=No
 
 def export(ckpt: dict, out: Path, name: str, tau_l: float | None = None, tau_c: float | None = None,
            data=None, cache=None, date: str | None = None, add_gates: bool = False, f16: bool = False,
-           rescale: int = 0) -> dict:
+           rescale: int = 0, static_reference: str | None = None) -> dict:
     cfg = ckpt["config"]
     if any(".budget_" in k for k in ckpt["model"]):
         raise ValueError("gates that read a compute budget (gate_budget) have no model-file format yet: "
@@ -163,6 +163,8 @@ def export(ckpt: dict, out: Path, name: str, tau_l: float | None = None, tau_c: 
     }
     card = model_card(model, name, dat["mean"], dat["std"], tau_l, tau_c, prov,
                       gates_trained=cfg["phase"] == "gates" and ckpt["epoch"] > 0)
+    if static_reference:
+        card["static_reference"] = static_reference
     write_model(out, model, card, torch.float16 if f16 else torch.float32)
     x, idx, labels, source = fixture_inputs(dat["mean"], dat["std"], data, cache)
     fx = fixtures(model, x, tau_l, tau_c)
@@ -215,6 +217,9 @@ def main(argv=None) -> int:
     ap.add_argument("--rescale-gates", type=int, default=0, metavar="N",
                     help="rescale the gates so each one's largest value over the first N training images is 0.9 "
                          "(exact at tau = 0; gives thresholds above 0 a meaning for jointly trained gates)")
+    ap.add_argument("--static-reference", metavar="FILE",
+                    help="the static network the model is compared with: a model file beside --out (e.g. the "
+                         "backbone's export), named in the card")
     args = ap.parse_args(argv)
     if args.fresh:
         ck = fresh_checkpoint(args.fresh, not args.no_gates, args.seed)
@@ -222,7 +227,7 @@ def main(argv=None) -> int:
         ck = torch.load(args.ckpt, map_location="cpu", weights_only=False)
     card = export(ck, Path(args.out), args.name, args.tau_l, args.tau_c, args.data,
                   Path(args.cache) if args.cache else None, add_gates=args.add_gates, f16=args.f16,
-                  rescale=args.rescale_gates)
+                  rescale=args.rescale_gates, static_reference=args.static_reference)
     print(json.dumps(card, indent=1), flush=True)
     print(f"wrote {args.out} and {fixtures_path(Path(args.out))}", file=sys.stderr)
     return 0

@@ -88,3 +88,29 @@ def test_export_f16_stores_half_and_fixtures_follow_the_rounded_weights(tmp_path
         assert "float16" in str(e)
     else:
         raise AssertionError("an out-of-range value was rounded to infinity")
+
+
+def test_a_static_reference_is_named_in_the_card_and_checked(tmp_path, monkeypatch):
+    import pytest
+    from lcnet_train import card_edit as C
+    monkeypatch.setenv("LCNET_DATA", str(tmp_path / "absent.tar.gz"))
+    gated, ref, deeper = tmp_path / "g.safetensors", tmp_path / "ref.safetensors", tmp_path / "r32.safetensors"
+    assert E.main(["--fresh", "20", "--out", str(gated), "--name", "g"]) == 0
+    assert E.main(["--fresh", "20", "--no-gates", "--out", str(ref), "--name", "ref", "--seed", "1"]) == 0
+    assert E.main(["--fresh", "32", "--no-gates", "--out", str(deeper), "--name", "r32"]) == 0
+    _, before = _read(gated)
+    report = {"accuracy": 0.5, "options": {"mode": "static"}}
+    card = C.set_static_reference(gated, "ref.safetensors", report)
+    meta, after = _read(gated)
+    assert json.loads(meta["lcnet"]) == card and card["static_reference"] == "ref.safetensors"
+    assert card["evaluation"]["static_reference"] == {"file": "ref.safetensors", "name": "ref", "accuracy": 0.5}
+    assert all(torch.equal(before[k], after[k]) for k in before)  # the weights stay as they were
+    with pytest.raises(ValueError, match="differs .* in its arch"):
+        C.set_static_reference(gated, "r32.safetensors")
+    with pytest.raises(ValueError, match="file name beside the model"):
+        C.set_static_reference(gated, "../ref.safetensors")
+    with pytest.raises(ValueError, match="static evaluation"):
+        C.set_static_reference(gated, "ref.safetensors", {"accuracy": 0.5, "options": {"mode": "lc"}})
+    # the exporter names one directly
+    assert E.main(["--fresh", "20", "--out", str(gated), "--name", "g", "--static-reference", "ref.safetensors"]) == 0
+    assert json.loads(_read(gated)[0]["lcnet"])["static_reference"] == "ref.safetensors"
