@@ -16,6 +16,7 @@
 pub mod error;
 pub mod eval;
 pub mod exec;
+pub mod image_header;
 pub mod infer;
 pub mod info;
 pub mod macs;

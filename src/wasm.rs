@@ -26,6 +26,25 @@ struct JsOptions {
     top_k: Option<usize>,
 }
 
+/// What an image file's header says — `{format, size: [width, height] | null}` — or an error
+/// with the CLI's words for the same file (empty, too large, not a supported format, too many
+/// pixels). `head`: the file's first bytes (a prefix suffices); `file_len`: its whole length.
+#[wasm_bindgen(js_name = inspectImage)]
+pub fn inspect_image(head: &[u8], file_len: f64) -> Result<JsValue, JsError> {
+    let len = if file_len.is_finite() && file_len >= 0.0 {
+        file_len as u64
+    } else {
+        return Err(js_err(format!("invalid file length {file_len}")));
+    };
+    to_js(&crate::image_header::inspect(head, len).map_err(js_err)?)
+}
+
+/// Throws the CLI's message for decoded dimensions it refuses (no pixels, too many, a side too long).
+#[wasm_bindgen(js_name = checkImageSize)]
+pub fn check_image_size(width: u32, height: u32) -> Result<(), JsError> {
+    crate::image_header::check_dimensions(width, height).map_err(js_err)
+}
+
 /// A loaded model.
 #[wasm_bindgen]
 pub struct Model {

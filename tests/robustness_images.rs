@@ -273,8 +273,11 @@ fn headers_claiming_enormous_sizes_are_refused_before_decoding() {
         &refused(&png_of_zeros(8192, 8192, 16, 6, 1)),
         "needs 512 MiB to decode, over the 256 MiB limit",
     );
-    // The BMP decoder refuses sides over 65535 itself; below that the pixel limit does.
-    assert_has(&refused(&bmp_header(100_000, 100_000, 64)), "too large");
+    // The header check refuses before the BMP decoder (which refuses sides over 65535 itself).
+    assert_has(
+        &refused(&bmp_header(100_000, 100_000, 64)),
+        "100000×100000 (10000 megapixels), over the 64 megapixel limit",
+    );
     assert_has(
         &refused(&bmp_header(20_000, 20_000, 64)),
         "20000×20000 (400 megapixels), over the 64 megapixel limit",
@@ -667,4 +670,66 @@ fn write_fuzz_seeds() {
     for (name, bytes) in seeds {
         std::fs::write(dir.join(name), bytes).unwrap();
     }
+}
+
+/// The page refuses a file through `image_header::inspect` (in wasm, before the browser decodes
+/// it); the CLI through its decoder. Wherever the header check refuses, both say the same.
+#[test]
+fn the_header_check_the_page_runs_says_what_the_cli_says() {
+    use lcnet::image_header::inspect;
+    let mut jpeg = encode(
+        &DynamicImage::ImageRgb8(noise_rgb(16, 16, 2)),
+        ImageFormat::Jpeg,
+    );
+    let sof = baseline_sof(&jpeg);
+    jpeg[sof + 5..sof + 7].copy_from_slice(&65000u16.to_be_bytes());
+    jpeg[sof + 7..sof + 9].copy_from_slice(&65000u16.to_be_bytes());
+    let svg: &[u8] = br#"<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>"#;
+    let bad: Vec<Vec<u8>> = vec![
+        b"".to_vec(),
+        b"hello, I am a text file called photo.jpg".to_vec(),
+        svg.to_vec(),
+        b"%PDF-1.7\n...".to_vec(),
+        b"\0\0\0\x18ftypheic\0\0\0\0mif1heic".to_vec(),
+        b"\0\0\0\x1cftypavif\0\0\0\0avifmif1".to_vec(),
+        b"II*\0\x08\0\0\0\0\0\0\0".to_vec(),
+        b"qoif\0\0\0\x01\0\0\0\x01\x04\0".to_vec(),
+        vec![0, 0, 1, 0, 1, 0, 16, 16, 0, 0, 1, 0, 32, 0],
+        b"P6\n4 4\n255\n".to_vec(),
+        b"farbfeld\0\0\0\x01\0\0\0\x01".to_vec(),
+        png_of_zeros(100_000, 100_000, 8, 6, 1),
+        png_of_zeros(20_000, 100, 8, 0, 1),
+        png_of_zeros(0, 10, 8, 0, 0),
+        bmp_header(20_000, 20_000, 64),
+        gif_header(65_535, 65_535),
+        jpeg,
+    ];
+    for bytes in &bad {
+        let page = inspect(bytes, bytes.len() as u64)
+            .expect_err("the header check refuses it")
+            .to_string();
+        assert_eq!(page, refused(bytes), "{:?}", &bytes[..bytes.len().min(16)]);
+    }
+    // Good files of every format: accepted, with the size the decoder finds.
+    let img = DynamicImage::ImageRgb8(noise_rgb(37, 23, 4));
+    for format in [
+        ImageFormat::Png,
+        ImageFormat::Jpeg,
+        ImageFormat::Gif,
+        ImageFormat::Bmp,
+        ImageFormat::WebP,
+    ] {
+        let bytes = encode(&img, format);
+        let h = inspect(&bytes, bytes.len() as u64).unwrap();
+        let d = decode_native(&bytes).unwrap();
+        assert_eq!(h.size, Some((d.width, d.height)), "{format:?}");
+    }
+    let rgba = encode(
+        &DynamicImage::ImageRgba8(image::RgbaImage::new(5, 7)),
+        ImageFormat::WebP,
+    );
+    assert_eq!(
+        inspect(&rgba, rgba.len() as u64).unwrap().size,
+        Some((5, 7))
+    );
 }

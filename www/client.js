@@ -53,6 +53,17 @@ export class InferenceClient {
     return (await this.request('card', { url })).info;
   }
 
+  /** An image file's header checked as the CLI checks it: resolves to {format, size: [w, h] | null}, or
+   *  rejects with the CLI's message. `head`: its first bytes (ArrayBuffer); `size`: its length. */
+  inspect(head, size) {
+    return this.request('inspect', { head, size }, [head]);
+  }
+
+  /** Rejects with the CLI's message for decoded dimensions it refuses. */
+  checkSize(width, height) {
+    return this.request('check-size', { width, height });
+  }
+
   /** Classifies RGBA pixels; the pixel buffer is transferred (not usable afterwards). `network`: "model" (the
    *  loaded one) or "reference" (its static reference). */
   classify(rgba, width, height, options = {}, network = 'model') {

@@ -2,7 +2,7 @@
 // pasted or from the sample gallery), and shows for each what the network computed, dynamic
 // against static, re-running everything whenever the mode or a threshold changes.
 import { InferenceClient } from './client.js';
-import { decodeImage, ImageDecodeError, MAX_FILE_BYTES } from './image.js';
+import { decodeImage, ImageDecodeError } from './image.js';
 import {
   $, defaultPoint, el, fmtM, fmtPct, fmtTau, renderBatch, renderChart, renderModel, renderResult, renderTiming,
 } from './render.js';
@@ -422,10 +422,7 @@ async function addFiles(files, meta = []) {
     const name = file.name || 'pasted image';
     setStatus('busy', `Reading ${name}…`);
     try {
-      if (file.size > MAX_FILE_BYTES) {
-        throw new ImageDecodeError(`“${name}” is ${(file.size / 1048576).toFixed(0)} MB, over the ${MAX_FILE_BYTES / 1048576} MB limit for an image.`);
-      }
-      const img = await decodeImage(file);
+      const img = await decodeImage(file, state.client);
       const entry = {
         id: state.nextId++, name, url: URL.createObjectURL(file), ...img,
         trueLabel: meta[i]?.trueLabel ?? null, gallery: meta[i]?.gallery ?? null, dyn: null, stat: null,

@@ -9,11 +9,15 @@
 //   {id, type: "classify", rgba, width, height, options [, network: "reference"]}
 //                                                       → {id, ok, result: {trace, preview}} (of the static
 //                                                          reference with network "reference")
+//   {id, type: "inspect", head, size}                   → {id, ok, result: {format, size}}: an image file's
+//                                                          header checked as the CLI checks it (head: its
+//                                                          first bytes; size: its length), or the CLI's error
+//   {id, type: "check-size", width, height}             → {id, ok, result: {}} or the CLI's error
 //   {id, type: "memory"}                                → {id, ok, result: {wasmBytes}}
 //   failure of any of them                              → {id, ok: false, error: "message"}
 // Requests are handled one at a time, in the order they arrive.
 // While fetching, the worker also posts {id, type: "progress", what, loaded, total}.
-import init, { Model } from './pkg/lcnet.js';
+import init, { Model, checkImageSize, inspectImage } from './pkg/lcnet.js';
 
 let wasmReady = null;
 let wasmMemory = null;   // the module's linear memory: it only grows, so its size is the high-water mark
@@ -110,6 +114,15 @@ const handlers = {
     const trace = net.classify(rgba, msg.width, msg.height, msg.options ?? {});
     const preview = net.preview(rgba, msg.width, msg.height);
     return { result: { trace, preview }, transfer: [preview.buffer] };
+  },
+  async inspect(msg) {
+    await ensureWasm(msg.id);
+    return inspectImage(new Uint8Array(msg.head), msg.size);
+  },
+  async 'check-size'(msg) {
+    await ensureWasm(msg.id);
+    checkImageSize(msg.width, msg.height);
+    return {};
   },
   // For the memory test (tests/e2e/worker_memory.mjs); gc() exists only under --js-flags=--expose-gc.
   async memory() {

@@ -2,7 +2,7 @@
 //! or a non-image gets an error naming the problem, never a panic or gigabytes of allocation.
 //!
 //! The order of checks: file size (before reading), format (from the first bytes, not the file
-//! name), then the header's dimensions against [`MAX_SIDE`] and [`MAX_PIXELS`] and the decoded
+//! name), then the header's dimensions against [`MAX_SIDE`] and [`MAX_PIXELS`](crate::preprocess::MAX_PIXELS) and the decoded
 //! size against [`MAX_DECODED_BYTES`] — all before a single pixel is decoded — and finally the
 //! decoder runs under [`MAX_ALLOC`]. The decoded image is pre-processed in its own pixel format
 //! (grey, RGB, RGBA, 8 or 16 bit), so no converted copy of a large image is made.
@@ -14,22 +14,16 @@ use std::path::Path;
 use image::{ColorType, ImageDecoder, ImageFormat, ImageReader, Limits};
 
 use crate::error::{Error, Result};
+use crate::image_header::{self, check_dimensions, is_sof};
+pub use crate::image_header::{MAX_FILE_BYTES, MAX_SIDE};
 use crate::model::InputSpec;
-use crate::preprocess::{over_white, to_input_with, MAX_PIXELS};
-
-/// Largest file read: 64 MiB.
-pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
-/// Largest side accepted, checked from the header before decoding.
-pub const MAX_SIDE: u32 = 16_384;
+use crate::preprocess::{over_white, to_input_with};
 /// Largest decoded image buffer, plus for a progressive JPEG its coefficient store: 256 MiB,
 /// i.e. 64 megapixels of 8-bit RGBA (16-bit images and progressive JPEGs reach it at fewer
 /// pixels). Checked from the header before decoding.
 pub const MAX_DECODED_BYTES: u64 = 256 * 1024 * 1024;
 /// Largest allocation the decoder may make (its output buffer included): 512 MiB.
 pub const MAX_ALLOC: u64 = 512 * 1024 * 1024;
-
-/// The formats this build decodes, for messages.
-const SUPPORTED: &str = "PNG, JPEG, WebP, GIF or BMP";
 
 /// A decoded image as 8-bit RGBA.
 #[derive(Debug, Clone)]
@@ -61,39 +55,6 @@ fn bad(msg: impl Into<String>) -> Error {
     Error::BadImage(msg.into())
 }
 
-/// Names formats the decoder does not know from their first bytes, for a clearer refusal.
-fn sniff_unsupported(bytes: &[u8]) -> Option<&'static str> {
-    let head = &bytes[..bytes.len().min(512)];
-    let text = String::from_utf8_lossy(head);
-    let t = text.trim_start_matches('\u{feff}').trim_start();
-    let lower = t.to_ascii_lowercase();
-    if lower.starts_with("<svg") || (lower.starts_with("<?xml") && lower.contains("<svg")) {
-        return Some("SVG (a vector image)");
-    }
-    if lower.starts_with("<!doctype html") || lower.starts_with("<html") {
-        return Some("HTML");
-    }
-    if head.starts_with(b"%PDF") {
-        return Some("PDF");
-    }
-    if head.len() >= 12 && &head[4..8] == b"ftyp" {
-        let brand = &head[8..12];
-        if [b"heic", b"heix", b"hevc", b"mif1", b"msf1"]
-            .iter()
-            .any(|b| &b[..] == brand)
-        {
-            return Some("HEIC/HEIF");
-        }
-        if brand == b"avif" || brand == b"avis" {
-            return Some("AVIF");
-        }
-    }
-    if head.starts_with(&[0xFF, 0x0A]) || head.starts_with(b"\0\0\0\x0cJXL ") {
-        return Some("JPEG XL");
-    }
-    None
-}
-
 /// What the JPEG's segments say before decoding: whether an end-of-image marker follows the
 /// first scan, and for a progressive JPEG the bytes of the coefficient store its decoder keeps
 /// for the whole image (2 bytes per sample of every component, MCU-padded).
@@ -113,11 +74,6 @@ struct FinerComponent {
     factors: (u8, u8),
     /// The first component's.
     first: (u8, u8),
-}
-
-/// Start-of-frame markers: 0xC0–0xCF less DHT (0xC4), JPG (0xC8) and DAC (0xCC).
-fn is_sof(marker: u8) -> bool {
-    (0xC0..=0xCF).contains(&marker) && !matches!(marker, 0xC4 | 0xC8 | 0xCC)
 }
 
 /// A component sampled more finely than the first in any frame header of the file. Every
@@ -238,41 +194,15 @@ fn describe(e: &image::ImageError) -> String {
 /// Decodes PNG, JPEG, WebP, GIF (first frame) or BMP bytes in their own pixel format, refusing
 /// what is over the limits before decoding.
 pub fn decode_native(bytes: &[u8]) -> Result<Decoded> {
-    if bytes.is_empty() {
-        return Err(bad("the file is empty"));
-    }
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(bad(format!(
-            "{} MB of data, over the {} MB limit",
-            bytes.len() / 1_000_000,
-            MAX_FILE_BYTES / (1024 * 1024)
-        )));
-    }
-    let mut reader = ImageReader::new(Cursor::new(bytes))
+    // The refusals the page gives too (through wasm, before the browser decodes): same words.
+    image_header::inspect(bytes, bytes.len() as u64)?;
+    let reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| bad(e.to_string()))?;
     let Some(format) = reader.format() else {
-        return Err(bad(match sniff_unsupported(bytes) {
-            Some(kind) => format!("{kind} is not supported: use {SUPPORTED}"),
-            None => format!("not a recognised image format ({SUPPORTED})"),
-        }));
+        return Err(bad("the image's format could not be told from its bytes"));
     };
-    if !matches!(
-        format,
-        ImageFormat::Png
-            | ImageFormat::Jpeg
-            | ImageFormat::WebP
-            | ImageFormat::Gif
-            | ImageFormat::Bmp
-    ) {
-        return Err(bad(format!(
-            "{} is not supported: use {SUPPORTED}",
-            format
-                .extensions_str()
-                .first()
-                .map_or_else(|| format!("{format:?}"), |e| e.to_ascii_uppercase())
-        )));
-    }
+    let mut reader = reader;
     let mut working = 0;
     if format == ImageFormat::Jpeg {
         let info = jpeg_info(bytes);
@@ -299,22 +229,7 @@ pub fn decode_native(bytes: &[u8]) -> Result<Decoded> {
     let mut decoder = reader.into_decoder().map_err(|e| bad(describe(&e)))?;
     let (w, h) = decoder.dimensions();
     let color = decoder.color_type();
-    if w == 0 || h == 0 {
-        return Err(bad(format!("image is {w}×{h}: it has no pixels")));
-    }
-    let pixels = w as u64 * h as u64;
-    if pixels > MAX_PIXELS {
-        return Err(bad(format!(
-            "image is {w}×{h} ({:.0} megapixels), over the {} megapixel limit",
-            pixels as f64 / 1e6,
-            MAX_PIXELS / (1024 * 1024)
-        )));
-    }
-    if w > MAX_SIDE || h > MAX_SIDE {
-        return Err(bad(format!(
-            "image is {w}×{h}, a side over the {MAX_SIDE} pixel limit"
-        )));
-    }
+    check_dimensions(w, h)?;
     let total = decoder.total_bytes();
     if total.saturating_add(working) > MAX_DECODED_BYTES {
         let what = if working > 0 {
@@ -328,7 +243,7 @@ pub fn decode_native(bytes: &[u8]) -> Result<Decoded> {
             MAX_DECODED_BYTES / (1024 * 1024)
         )));
     }
-    if total != pixels * color.bytes_per_pixel() as u64 {
+    if total != w as u64 * h as u64 * color.bytes_per_pixel() as u64 {
         return Err(bad(format!(
             "the decoder reports {total} bytes for a {w}×{h} {color:?} image"
         )));

@@ -23,7 +23,7 @@ fi
 
 results=()
 status=0
-for t in wasm_parity page worker_memory; do
+for t in wasm_parity page same_as_cli routes worker_memory; do
   echo "== $t"
   if node "$t.mjs"; then
     results+=("ok     e2e $t")
