@@ -6,6 +6,7 @@ import { decodeImage, ImageDecodeError } from './image.js';
 import {
   $, defaultPoint, el, fmtM, fmtPct, fmtTau, renderBatch, renderChart, renderModel, renderResult, renderTiming,
 } from './render.js';
+import { renderRoutes } from './routes.js';
 
 const TIMING_RUNS = 7;                  // timed runs of each, after one warm-up run of each
 const MAX_MODEL_BYTES = 256 * 1024 * 1024;
@@ -108,6 +109,7 @@ async function loadModel(key) {
   syncControls();
   for (const id of ['model', 'controls', 'curve', 'input']) $(id).hidden = false;
   drawChart(null);
+  drawRoutes();
   setStatus('ready', `Ready: ${info.card.name} (${fmtM(info.macs_static)} MACs static). ${state.images.length ? '' : 'Pick an image.'}`);
   if (state.images.length) refresh();
 }
@@ -120,7 +122,15 @@ function otherModels() {
 }
 
 function drawChart(imageFraction) {
-  renderChart(state.info.card, state.opts, imageFraction, otherModels());
+  renderChart(state.info.card, state.opts, imageFraction, otherModels(), applySetting);
+}
+
+/** A point of the chart picked: its mode and thresholds become the current setting. */
+function applySetting({ mode, tau_l, tau_c }) {
+  const r = (t, was) => (typeof t === 'number' ? Math.round(t * 1e4) / 1e4 : was);
+  state.opts = { mode, tau_l: r(tau_l, state.opts.tau_l), tau_c: r(tau_c, state.opts.tau_c) };
+  syncControls();
+  changed();
 }
 
 /** Reads the cards of the shipped models not loaded yet (in the worker, after anything queued before), so the
@@ -388,7 +398,12 @@ function drawStrip() {
 function drawBatch() {
   $('batch').hidden = state.images.length === 0;
   renderBatch(state.images, state.currentId, select, isFresh);
+  drawRoutes();
   drawStrip();
+}
+
+function drawRoutes() {
+  renderRoutes(state.images, { currentId: state.currentId, onSelect: select, isFresh, info: state.info });
 }
 
 function select(id) {
