@@ -66,6 +66,8 @@ DEFAULTS = dict(
     precision_plan=[],
     # --- phase "gates"
     init_from=None,              # checkpoint (relative to train/) whose model weights start this phase
+    init_gates=False,            # also take the gates from init_from (fine-tune a trained LC-Net) rather than new ones
+    teacher_from=None,           # checkpoint of the frozen teacher (its backbone; default: init_from)
     l_gate=True,
     c_gate=True,
     gate_init_std=0.01,
@@ -330,6 +332,15 @@ def build_model(cfg: dict, device, log, load_init: bool = True) -> tuple[ResNetC
                                                   final=ck["history"][-1] if ck.get("history") else None)]
         model.add_gates(cfg["l_gate"], cfg["c_gate"], cfg["gate_init_std"], cfg["gate_init_bias"],
                         seed=D._mix(cfg["seed"], 0x6A7E))
+        if cfg["init_gates"] and load_init:
+            gates = {k: v for k, v in ck["model"].items() if ".gate_" in k}
+            if not gates:
+                raise ValueError(f"init_gates: {src} holds no gates")
+            missing = set(k for k in model.state_dict() if ".gate_" in k) - set(gates)
+            if missing:
+                raise ValueError(f"init_gates: {src} lacks {sorted(missing)[:3]}")
+            model.load_state_dict(gates, strict=False)
+            log(f"gates from {src}")
         model.set_clamp_grad(cfg["gate_clamp_grad"])
         if cfg["gate_budget"]:
             model.add_budget_input()
@@ -395,9 +406,9 @@ def make_teacher(cfg: dict, device):
             return None
     elif not cfg["distill"] or cfg["distill_teacher"] == "self":
         return None
-    if not cfg["init_from"] or (not cfg["sandwich"] and cfg["distill_teacher"] != "init"):
-        raise ValueError("a frozen teacher (distill_teacher / sw_teacher \"init\") needs init_from")
-    src = Path(cfg["init_from"])
+    if not (cfg["teacher_from"] or cfg["init_from"]) or (not cfg["sandwich"] and cfg["distill_teacher"] != "init"):
+        raise ValueError("a frozen teacher (distill_teacher / sw_teacher \"init\") needs init_from or teacher_from")
+    src = Path(cfg["teacher_from"] or cfg["init_from"])
     src = src if src.is_absolute() else TRAIN_DIR / src
     ck = torch.load(src, map_location="cpu", weights_only=False)
     teacher = ResNetCifar(cfg["depth"])

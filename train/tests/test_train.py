@@ -243,3 +243,23 @@ def test_sandwich_without_the_full_pass_trains_the_gated_passes_only():
     cfg["sw_teacher"] = "full"
     with pytest.raises(ValueError, match="needs the full pass"):
         T.sandwich_step(m, x, y, cfg, static_macs(m), 3, "fp32", torch.device("cpu"), 1.0)
+
+
+def test_init_gates_fine_tunes_a_trained_lcnet_and_the_teacher_can_come_from_elsewhere(tmp_path):
+    from lcnet_train.model import ResNetCifar
+    torch.manual_seed(0)
+    lc = ResNetCifar(20).add_gates(seed=3)
+    with torch.no_grad():
+        lc.layer2[1].gate_l.bias.fill_(0.123)
+    bb = ResNetCifar(20)
+    for name, m in (("lc", lc), ("bb", bb)):
+        torch.save(dict(model=m.state_dict(), epoch=1, elapsed_s=1.0, history=[], run=name,
+                        config=dict(phase="gates" if name == "lc" else "backbone")), tmp_path / f"{name}.pt")
+    cfg = T.load_config("r20_sandwich_b", [f"init_from=\"{tmp_path / 'lc.pt'}\"", "init_gates=true",
+                                           f"teacher_from=\"{tmp_path / 'bb.pt'}\"", "sw_teacher=\"init\""])
+    m, phases = T.build_model(cfg, torch.device("cpu"), lambda msg: None)
+    assert torch.equal(m.layer2[1].gate_l.bias, lc.layer2[1].gate_l.bias) and phases[-1]["run"] == "lc"
+    teacher = T.make_teacher(cfg, torch.device("cpu"))
+    assert torch.equal(teacher.conv1.weight, bb.conv1.weight)
+    with pytest.raises(ValueError, match="holds no gates"):
+        T.build_model(dict(cfg, init_from=str(tmp_path / "bb.pt")), torch.device("cpu"), lambda msg: None)
