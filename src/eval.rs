@@ -157,7 +157,7 @@ impl Evaluator {
             channel_density: (0..3)
                 .map(|s| self.kept_frac_sum[s] / self.kept_frac_n[s].max(1) as f64)
                 .collect(),
-            options: self.options,
+            options: self.options.clone(),
         }
     }
 }

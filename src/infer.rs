@@ -89,6 +89,7 @@ impl Network {
                 macs_gates: m.gates,
                 macs_static: block_macs(b, false, false, true, b.out_ch).total(),
                 out_hw: b.out_hw,
+                forced: opts.forced(b),
             });
         }
         Trace {
@@ -123,6 +124,8 @@ impl Network {
             tau_l: t.tau_l,
             tau_c: t.tau_c,
             top_k: 5,
+            force_on: Vec::new(),
+            force_off: Vec::new(),
         }
     }
 }

@@ -44,6 +44,9 @@ pub struct BlockTrace {
     pub macs_static: u64,
     /// Spatial side of the block's output.
     pub out_hw: usize,
+    /// Set when the options forced this block on (`true`) or off (`false`), whatever its gate said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forced: Option<bool>,
 }
 
 /// The whole pass.

@@ -24,6 +24,16 @@ struct JsOptions {
     tau_l: Option<f32>,
     tau_c: Option<f32>,
     top_k: Option<usize>,
+    force_on: Option<Vec<String>>,
+    force_off: Option<Vec<String>>,
+}
+
+/// `["2.3", "1.0"]` → block references, or the reason one is not.
+fn block_refs(v: Option<Vec<String>>) -> Result<Vec<crate::exec::BlockRef>, JsError> {
+    v.unwrap_or_default()
+        .iter()
+        .map(|s| s.parse().map_err(js_err))
+        .collect()
 }
 
 /// What an image file's header says — `{format, size: [width, height] | null}` — or an error
@@ -79,7 +89,8 @@ impl Model {
     }
 
     /// Classifies `width × height` RGBA pixels. `options`: `{mode: "static"|"l"|"c"|"lc",
-    /// tau_l, tau_c, top_k}`, each optional (defaults from the model card).
+    /// tau_l, tau_c, top_k, force_on: ["2.3", …], force_off: [...]}`, each optional (defaults
+    /// from the model card; forced blocks run or are skipped whatever their L-Net says).
     pub fn classify(
         &self,
         rgba: &[u8],
@@ -158,7 +169,9 @@ impl Model {
         if let Some(k) = js.top_k {
             opts.top_k = k;
         }
-        opts.validate().map_err(js_err)?;
+        opts.force_on = block_refs(js.force_on)?;
+        opts.force_off = block_refs(js.force_off)?;
+        opts.validate_for(&self.net).map_err(js_err)?;
         Ok(opts)
     }
 }

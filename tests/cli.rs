@@ -377,3 +377,33 @@ fn eval_and_info_use_the_static_reference_the_card_names() {
         "NOT USABLE",
     );
 }
+
+#[test]
+fn classify_can_force_blocks_on_and_off() {
+    let (_dir, model, png) = setup("cli_force");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["classify", "-m", s(&model), "--json"];
+        args.extend_from_slice(extra);
+        args.push(s(&png));
+        let out = lcnet(&args);
+        assert_success(&out);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v[0].clone()
+    };
+    let base = run(&[]);
+    let forced = run(&["--force-off", "1.0", "--force-on", "2.1,3.0"]);
+    let block = |t: &serde_json::Value, i: usize| t["blocks"][i].clone();
+    assert_eq!(block(&forced, 0)["executed"], false);
+    assert_eq!(block(&forced, 0)["forced"], false);
+    assert_eq!(block(&forced, 3)["executed"], true);
+    assert_eq!(block(&forced, 3)["forced"], true);
+    assert!(block(&base, 0).get("forced").is_none());
+    fails_with(
+        lcnet(&["classify", "-m", s(&model), "--force-on", "9.9", s(&png)]),
+        "no block 9.9 in this model",
+    );
+    fails_with(
+        lcnet(&["classify", "-m", s(&model), "--force-on", "x", s(&png)]),
+        "is not STAGE.INDEX",
+    );
+}

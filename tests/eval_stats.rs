@@ -19,6 +19,8 @@ fn per_image_statistics_match_the_traces() {
         tau_l: 0.5,
         tau_c: 0.4,
         top_k: 1,
+        force_on: Vec::new(),
+        force_off: Vec::new(),
     };
     // Predictions first, so the labels make some images right and some wrong.
     let mut traces = Vec::new();

@@ -35,10 +35,23 @@ fn settings() -> Vec<Options> {
                 tau_l: tl,
                 tau_c: tc,
                 top_k: 3,
+                force_on: Vec::new(),
+                force_off: Vec::new(),
             });
         }
     }
     v.push(Options::static_net());
+    // "What if" overrides: blocks forced on against their gate, off against it, in static mode too.
+    let b = |s: &str| s.parse().unwrap();
+    v.push(Options {
+        force_on: vec![b("1.0"), b("3.0")],
+        force_off: vec![b("2.0")],
+        ..Options::dynamic(0.9, 0.5)
+    });
+    v.push(Options {
+        force_off: vec![b("1.0"), b("3.0")],
+        ..Options::static_net()
+    });
     v
 }
 
@@ -95,6 +108,8 @@ fn thresholds_at_minus_infinity_give_the_static_network() {
         tau_l: f32::NEG_INFINITY,
         tau_c: f32::NEG_INFINITY,
         top_k: 1,
+        force_on: Vec::new(),
+        force_off: Vec::new(),
     };
     let stat = sliced::forward(&gated, &input_tensor(&x), &Options::static_net()).unwrap();
     // With every gate value above −∞, nothing is skipped, and only the gates' scales differ:
@@ -235,4 +250,58 @@ fn fast_path_equals_the_candle_reference() {
         }
     }
     assert!(worst <= 1e-4, "fast vs reference |Δlogit| = {worst}");
+}
+
+#[test]
+fn forcing_a_block_changes_the_macs_by_exactly_its_cost() {
+    let net = Network::random(2, true, 5).unwrap();
+    let x = common::random_input(9);
+    let base_opts = Options::dynamic(0.5, 0.5);
+    let base = net.classify(&x, &base_opts).unwrap();
+    for (i, b) in base.blocks.iter().enumerate() {
+        let id = format!("{}.{}", b.stage, b.index).parse().unwrap();
+        let flip = if b.executed {
+            Options {
+                force_off: vec![id],
+                ..base_opts.clone()
+            }
+        } else {
+            Options {
+                force_on: vec![id],
+                ..base_opts.clone()
+            }
+        };
+        let t = net.classify(&x, &flip).unwrap();
+        let fb = &t.blocks[i];
+        assert_eq!(fb.executed, !b.executed);
+        assert_eq!(fb.forced, Some(!b.executed));
+        // blocks before it decide and cost as before (later ones see other features and may
+        // decide otherwise); the total is still the sum of what each block spent
+        for (o, n) in base.blocks.iter().zip(&t.blocks).take(i) {
+            assert_eq!((o.executed, o.macs), (n.executed, n.macs));
+        }
+        let fixed = base.macs - base.blocks.iter().map(|b| b.macs).sum::<u64>();
+        assert_eq!(t.macs, fixed + t.blocks.iter().map(|b| b.macs).sum::<u64>());
+        if b.executed {
+            // skipped: only its L gate's MACs remain
+            assert_eq!(fb.macs, fb.macs_gates);
+        }
+    }
+    let bad = Options {
+        force_on: vec!["4.0".parse().unwrap()],
+        ..base_opts.clone()
+    };
+    let e = net
+        .classify(&x, &bad)
+        .and(bad.validate_for(&net).map(|_| base.clone()));
+    assert!(e.is_err_and(|e| e.to_string().contains("no block 4.0 in this model")));
+    let both = Options {
+        force_on: vec!["1.0".parse().unwrap()],
+        force_off: vec!["1.0".parse().unwrap()],
+        ..base_opts
+    };
+    assert!(both
+        .validate()
+        .is_err_and(|e| e.to_string().contains("forced both on and off")));
+    assert!("2".parse::<lcnet::exec::BlockRef>().is_err());
 }

@@ -4,7 +4,8 @@
 import { InferenceClient } from './client.js';
 import { decodeImage, ImageDecodeError } from './image.js';
 import {
-  $, defaultPoint, el, fmtM, fmtPct, fmtTau, renderBatch, renderChart, renderModel, renderResult, renderTiming,
+  $, defaultPoint, el, fmtM, fmtPct, fmtTau, renderBatch, renderChart, renderMap, renderModel, renderResult, renderTiming,
+  renderWhatIf,
 } from './render.js';
 import { renderRoutes } from './routes.js';
 
@@ -24,6 +25,7 @@ const state = {
   currentId: null,
   nextId: 1,
   opts: { mode: 'lc', tau_l: 0.5, tau_c: 0.5 },
+  force: { on: new Set(), off: new Set() },   // "what if": blocks forced for the current image ("S.I")
   running: false,
   dirty: false,
   timingToken: 0,
@@ -101,6 +103,7 @@ async function loadModel(key) {
   }
   state.info = info;
   state.reference = reference;
+  clearForce();
   state.modelGen++;
   state.modelKey = key;
   $('model-select').value = key;
@@ -235,8 +238,13 @@ function wireControls() {
       changed();
     });
   }
+  $('whatif-clear').addEventListener('click', () => {
+    clearForce();
+    updateWhatIf();
+  });
   $('reset').addEventListener('click', () => {
     if (!state.info) return;
+    clearForce();
     state.opts = defaultOptions(state.info.card);
     syncControls();
     changed();
@@ -324,6 +332,44 @@ async function refreshOnce() {
   drawBatch();
 }
 
+// ---- what if: blocks forced on or off for the current image -----------------------------
+const hasForce = () => state.force.on.size + state.force.off.size > 0;
+const forceKey = () => `${[...state.force.on].sort()}|${[...state.force.off].sort()}`;
+
+function clearForce() {
+  state.force.on.clear();
+  state.force.off.clear();
+}
+
+/** A block of the map picked: force it the other way, or back to its gate if it was forced. */
+function toggleForce(b) {
+  const id = `${b.stage}.${b.index}`;
+  if (!state.force.on.delete(id) && !state.force.off.delete(id)) (b.executed ? state.force.off : state.force.on).add(id);
+  updateWhatIf();
+}
+
+/** Re-runs the current image with its forced blocks (the gates' own run stays in the result). */
+async function updateWhatIf() {
+  const cur = current();
+  if (!cur?.dyn || cur.error) return;
+  if (!hasForce()) {
+    renderWhatIf(cur.dyn.trace, null);
+    renderMap(cur.dyn.trace, toggleForce);
+    return;
+  }
+  const key = `${cur.id}|${optsKey()}|${forceKey()}`;
+  let r;
+  try {
+    r = await classify(cur, { ...state.opts, force_on: [...state.force.on], force_off: [...state.force.off] });
+  } catch (e) {
+    showError(`What if: ${e.message}`);
+    return;
+  }
+  if (key !== `${current()?.id}|${optsKey()}|${forceKey()}`) return;   // superseded meanwhile
+  renderWhatIf(cur.dyn.trace, r.trace);
+  renderMap(r.trace, toggleForce);
+}
+
 function showCurrent() {
   const cur = current();
   if (!cur) return;
@@ -333,7 +379,9 @@ function showCurrent() {
     setStatus('ready', 'Ready. Pick another image.');
     return;
   }
-  renderResult(cur.dyn, cur.stat, cur, state.info.card.input.size);
+  renderResult(cur.dyn, cur.stat, cur, state.info.card.input.size, toggleForce);
+  if (hasForce()) updateWhatIf();
+  else renderWhatIf(cur.dyn.trace, null);
   $('result').hidden = false;
   $('result').dataset.file = cur.name;
   $('result').dataset.key = cur.dyn.key;
@@ -407,6 +455,7 @@ function drawRoutes() {
 }
 
 function select(id) {
+  if (id !== state.currentId) clearForce();
   state.currentId = id;
   const cur = current();
   if (cur && isFresh(cur)) {

@@ -231,7 +231,7 @@ export function describeSetting(trace) {
 }
 
 /** dyn, stat: {trace, preview}; img: {name, trueLabel}. */
-export function renderResult(dyn, stat, img, size) {
+export function renderResult(dyn, stat, img, size, onToggle = null) {
   const t = dyn.trace, s = stat.trace;
   $('result-file').textContent = `— ${img.name}`;
   drawPreview(dyn.preview, size);
@@ -266,7 +266,7 @@ export function renderResult(dyn, stat, img, size) {
   $('macs-x').textContent = ratio < 1 ? `saves ${fmtPctFine(1 - ratio)}, ${(1 / ratio).toFixed(2)}× fewer`
     : ratio > 1 ? `costs ${fmtPctFine(ratio - 1)} more: the gates' cost${t.blocks_executed === t.blocks_total ? ', and nothing was skipped' : ''}` : 'the same';
   $('gate-pct').textContent = `${fmtInt(t.macs_gates)} (${(100 * t.macs_gates / s.macs).toFixed(2)} %)`;
-  renderMap(t);
+  renderMap(t, onToggle);
   $('trace-json').textContent = JSON.stringify(t, null, 2);
 }
 
@@ -323,6 +323,8 @@ function channelStrip(b) {
 export function blockDescription(b, trace) {
   const sl = fmtS(b.s_l);
   const where = `block ${b.stage}.${b.index}`;
+  if (b.forced === false) return `${where}: forced off (what if), only the shortcut ran; its gate said s_L ${sl}; ${fmtInt(b.macs)} MACs`;
+  if (b.forced === true) return `${where}: forced on (what if), ran ${b.channels_kept}/${b.channels_total} channels; its gate said s_L ${sl}; ${fmtInt(b.macs)} MACs`;
   if (!b.executed) {
     return `${where}: skipped (shortcut only), s_L ${sl} ≤ τ_L ${fmtTau(trace.tau_l)}; ${fmtInt(b.macs)} MACs (its L gate) instead of ${fmtInt(b.macs_static)}`;
   }
@@ -358,11 +360,14 @@ function slBar(b, trace) {
   return track;
 }
 
-function blockTile(b, trace, show) {
+function blockTile(b, trace, show, onToggle) {
   const desc = blockDescription(b, trace);
+  const forced = b.forced === true || b.forced === false;
   const tile = el('div', {
-    class: `blk ${b.executed ? 'run' : 'skip'}`, role: 'listitem', tabindex: '0', 'aria-label': desc, title: desc,
+    class: `blk ${b.executed ? 'run' : 'skip'}${forced ? ' forced' : ''}`, role: 'listitem', tabindex: '0',
+    'aria-label': onToggle ? `${desc}. Enter: force it ${forced ? 'back to its gate' : b.executed ? 'off' : 'on'}` : desc, title: desc,
     'data-executed': String(b.executed), 'data-stage': String(b.stage), 'data-index': String(b.index),
+    'data-forced': forced ? String(b.forced) : undefined,
   },
   el('span', { class: 'blk-head' },
     el('span', { class: 'blk-id', text: `${b.stage}.${b.index}` }),
@@ -373,10 +378,33 @@ function blockTile(b, trace, show) {
   const on = () => show(b);
   tile.addEventListener('mouseenter', on);
   tile.addEventListener('focus', on);
+  if (onToggle) {
+    tile.addEventListener('click', () => onToggle(b));
+    tile.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); onToggle(b); }
+    });
+  }
   return tile;
 }
 
-export function renderMap(trace) {
+/** The "what if" line: the image's own run against the run with blocks forced; null `forced` hides it. */
+export function renderWhatIf(base, forced) {
+  const box = $('whatif');
+  box.hidden = !forced;
+  if (!forced) return;
+  const ids = (v) => forced.blocks.filter((b) => b.forced === v).map((b) => `${b.stage}.${b.index}`);
+  const parts = [ids(false).length && `${ids(false).join(', ')} forced off`, ids(true).length && `${ids(true).join(', ')} forced on`].filter(Boolean);
+  const d = forced.macs - base.macs;
+  const faint = forced.blocks.filter((b) => b.forced === true && typeof b.s_l === 'number' && b.s_l < 0.1);
+  $('whatif-text').textContent = `What if ${parts.join(' and ')}: ${base.label} ${fmtPct(base.prob)} → ${forced.label} ${fmtPct(forced.prob)}` +
+    `${forced.label === base.label ? ' (same class)' : ' (the prediction changes)'}; MACs ${fmtM(base.macs)} → ${fmtM(forced.macs)} ` +
+    `(${d >= 0 ? '+' : '−'}${fmtM(Math.abs(d))}, ${fmtPct(forced.macs / forced.macs_static)} of static). Later blocks' gates see the changed features and decide again.` +
+    (faint.length ? ` A block forced on still has its output scaled by its s_L (${faint.map((b) => `${b.stage}.${b.index}: ${fmtS(b.s_l)}`).join(', ')}), so it adds little.` : '');
+  box.dataset.macs = String(forced.macs);
+  box.dataset.label = forced.label;
+}
+
+export function renderMap(trace, onToggle = null) {
   const detail = $('block-detail');
   const show = (b) => {
     detail.replaceChildren(blockDetail(b, trace));
@@ -397,7 +425,7 @@ export function renderMap(trace) {
     parts.push(arrow(), el('div', { class: 'map-stage', 'data-stage': String(s) },
       el('span', { class: 'stage-h' }, el('b', { text: `stage ${s}` }), ` · ${first.channels_total} ch · ${first.out_hw}×${first.out_hw}`,
         el('span', { class: 'stage-h2', text: `${ran}/${blocks.length} ran · ${fmtPct(macs / macsStatic)} of its MACs` })),
-      el('div', { class: 'stage-blocks', role: 'list', 'aria-label': `stage ${s} blocks` }, ...blocks.map((b) => blockTile(b, trace, show)))));
+      el('div', { class: 'stage-blocks', role: 'list', 'aria-label': `stage ${s} blocks` }, ...blocks.map((b) => blockTile(b, trace, show, onToggle)))));
   }
   parts.push(arrow(), el('div', { class: 'map-node' }, el('span', { class: 'stage-h', text: 'classifier' }), el('span', { class: 'fixed-box', text: 'pool + fc' })));
   $('blocks').replaceChildren(...parts);

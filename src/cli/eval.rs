@@ -56,6 +56,8 @@ fn parse_sweep(s: &str) -> anyhow::Result<Vec<Options>> {
                 tau_l: f[1].parse().with_context(|| format!("τ_L in {p:?}"))?,
                 tau_c: f[2].parse().with_context(|| format!("τ_C in {p:?}"))?,
                 top_k: 1,
+                force_on: Vec::new(),
+                force_off: Vec::new(),
             };
             o.validate()?;
             Ok(o)
@@ -113,7 +115,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             o.tau_l,
             o.tau_c
         );
-        let r = evaluate(&net, &inputs, &labels, *o, a.batch, a.json, &label)?;
+        let r = evaluate(&net, &inputs, &labels, o.clone(), a.batch, a.json, &label)?;
         if !a.json {
             out!(
                 "{:<7} τ_L {:>4}  τ_C {:>4}   acc {:>6.2} %   MACs {:>9} ({:>5.1} % of static, ± {})",
@@ -229,7 +231,7 @@ fn evaluate(
 }
 
 fn print_report(net: &Network, r: &EvalReport, a: &Args, ds: &Dataset) {
-    let o = r.options;
+    let o = &r.options;
     out!(
         "model        {} ({:?}, τ_L = {}, τ_C = {})",
         net.card.name,

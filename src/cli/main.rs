@@ -146,6 +146,13 @@ pub(crate) struct GateArgs {
     /// Channel threshold τ_C (skip a channel when s_C ≤ τ_C); default from the model card.
     #[arg(long, allow_negative_numbers = true)]
     tau_c: Option<f32>,
+    /// What if: run these blocks whatever their L-Net says, e.g. `--force-on 2.3,3.0`
+    /// (STAGE.INDEX as `lcnet info` lists them; their C-Net still picks channels).
+    #[arg(long, value_delimiter = ',', value_name = "S.I")]
+    force_on: Vec<lcnet::exec::BlockRef>,
+    /// What if: skip these blocks whatever their L-Net says, e.g. `--force-off 1.6`.
+    #[arg(long, value_delimiter = ',', value_name = "S.I")]
+    force_off: Vec<lcnet::exec::BlockRef>,
 }
 
 impl GateArgs {
@@ -163,7 +170,9 @@ impl GateArgs {
         if let Some(t) = self.tau_c {
             o.tau_c = t;
         }
-        o.validate()?;
+        o.force_on = self.force_on.clone();
+        o.force_off = self.force_off.clone();
+        o.validate_for(net)?;
         Ok(o)
     }
 }

@@ -57,8 +57,36 @@ impl std::str::FromStr for Mode {
     }
 }
 
+/// A residual block by its place: stage (1-based) and index within the stage (0-based), written
+/// `S.I` as in `lcnet info` and the page's map (`2.3` is `layer2.3`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct BlockRef {
+    /// Stage, 1-based.
+    pub stage: usize,
+    /// Index within the stage, 0-based.
+    pub index: usize,
+}
+
+impl std::str::FromStr for BlockRef {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = || Error::BadOptions(format!("block {s:?} is not STAGE.INDEX (e.g. 2.3)"));
+        let (a, b) = s.trim().split_once('.').ok_or_else(bad)?;
+        Ok(BlockRef {
+            stage: a.parse().map_err(|_| bad())?,
+            index: b.parse().map_err(|_| bad())?,
+        })
+    }
+}
+
+impl std::fmt::Display for BlockRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.stage, self.index)
+    }
+}
+
 /// Inference options.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Options {
     /// Gating mode.
     pub mode: Mode,
@@ -68,6 +96,12 @@ pub struct Options {
     pub tau_c: f32,
     /// Classes reported in the trace's `top`.
     pub top_k: usize,
+    /// "What if": blocks run whatever their L-Net says (their C-Net still picks channels).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub force_on: Vec<BlockRef>,
+    /// "What if": blocks skipped whatever their L-Net says (its value is still computed and shown).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub force_off: Vec<BlockRef>,
 }
 
 impl Options {
@@ -78,6 +112,8 @@ impl Options {
             tau_l,
             tau_c,
             top_k: 5,
+            force_on: Vec::new(),
+            force_off: Vec::new(),
         }
     }
     /// The static network.
@@ -87,6 +123,8 @@ impl Options {
             tau_l: 0.0,
             tau_c: 0.0,
             top_k: 5,
+            force_on: Vec::new(),
+            force_off: Vec::new(),
         }
     }
     /// Rejects NaN thresholds (±∞ are allowed: −∞ keeps everything).
@@ -94,7 +132,40 @@ impl Options {
         if self.tau_l.is_nan() || self.tau_c.is_nan() {
             return Err(Error::BadOptions("thresholds must not be NaN".into()));
         }
+        if let Some(b) = self.force_on.iter().find(|b| self.force_off.contains(b)) {
+            return Err(Error::BadOptions(format!(
+                "block {b} is forced both on and off"
+            )));
+        }
         Ok(())
+    }
+    /// [`Options::validate`], and every forced block exists in `net`.
+    pub fn validate_for(&self, net: &Network) -> Result<()> {
+        self.validate()?;
+        let missing = self.force_on.iter().chain(&self.force_off).find(|r| {
+            !net.blocks
+                .iter()
+                .any(|b| b.stage == r.stage && b.index == r.index)
+        });
+        if let Some(r) = missing {
+            let n = net.card.arch.blocks_per_stage;
+            return Err(Error::BadOptions(format!(
+                "no block {r} in this model (stages 1–3, blocks 0–{} in each)",
+                n.saturating_sub(1)
+            )));
+        }
+        Ok(())
+    }
+    /// Whether `block` is forced on (`Some(true)`), off (`Some(false)`) or left to its gate.
+    pub fn forced(&self, block: &Block) -> Option<bool> {
+        let is = |r: &BlockRef| r.stage == block.stage && r.index == block.index;
+        if self.force_on.iter().any(is) {
+            Some(true)
+        } else if self.force_off.iter().any(is) {
+            Some(false)
+        } else {
+            None
+        }
     }
 }
 
@@ -118,7 +189,9 @@ pub(crate) fn decide(block: &Block, p: &[f32], opts: &Options) -> Decision {
         (Some(g), true) => Some(g.eval(p)[0]),
         _ => None,
     };
-    let executed = s_l.is_none_or(|s| s > opts.tau_l);
+    let executed = opts
+        .forced(block)
+        .unwrap_or_else(|| s_l.is_none_or(|s| s > opts.tau_l));
     if !executed {
         return Decision {
             s_l,

@@ -115,6 +115,47 @@ try {
   check('the page itself shows lcnet classify\'s label for the 4000×3 strip', shown === native[photos.indexOf(strip)].label,
     `${shown} vs ${native[photos.indexOf(strip)].label}`);
 
+  // What if: a block of the map forced the other way re-runs the image with that override, as
+  // `lcnet classify --force-on/--force-off` does; picking it again, or "Clear what-if", undoes it.
+  const photo = photos[0];
+  await page.setInputFiles('#file', photo.path);
+  await page.locator(`#result[data-file="${photo.name}"]`).waitFor({ state: 'visible', timeout: TIMEOUT });
+  const tiles = page.locator('#blocks .blk');
+  const pick = async (i) => {
+    const t = tiles.nth(i);
+    return { id: `${await t.getAttribute('data-stage')}.${await t.getAttribute('data-index')}`, ran: (await t.getAttribute('data-executed')) === 'true' };
+  };
+  const a = await pick(1);
+  await tiles.nth(1).click();
+  await page.locator('#whatif:not([hidden])').waitFor({ timeout: TIMEOUT });
+  await page.waitForFunction((id) => document.querySelector(`#blocks .blk[data-stage="${id[0]}"][data-index="${id.slice(2)}"]`)?.dataset.forced !== undefined, a.id, { timeout: TIMEOUT });
+  const cliA = cliClassify(model, [photo.path], [a.ran ? '--force-off' : '--force-on', a.id])[0];
+  const box = page.locator('#whatif');
+  check(`what if ${a.id} forced ${a.ran ? 'off' : 'on'} (click): MACs and label = lcnet classify ${a.ran ? '--force-off' : '--force-on'} ${a.id}`,
+    Number(await box.getAttribute('data-macs')) === cliA.macs && (await box.getAttribute('data-label')) === cliA.label &&
+      (await tiles.nth(1).getAttribute('data-executed')) === String(!a.ran),
+    `${await box.getAttribute('data-macs')} vs ${cliA.macs}: ${(await page.locator('#whatif-text').textContent()).trim()}`);
+  const b = await pick(4);
+  await tiles.nth(4).focus();
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.querySelectorAll('#blocks .blk[data-forced]').length === 2, null, { timeout: TIMEOUT });
+  const flags = (x) => [x.ran ? '--force-off' : '--force-on', x.id];
+  const cliAB = cliClassify(model, [photo.path], [...flags(a), ...flags(b)])[0];
+  await page.waitForFunction((m) => document.querySelector('#whatif')?.dataset.macs === String(m), cliAB.macs, { timeout: TIMEOUT }).catch(() => {});
+  check(`what if ${a.id} and ${b.id} forced (Enter on a focused block): MACs = the CLI's with both overrides`,
+    Number(await box.getAttribute('data-macs')) === cliAB.macs, `${await box.getAttribute('data-macs')} vs ${cliAB.macs}`);
+  await page.locator('#map-h').screenshot({ path: join(artifacts, 'same-as-cli-whatif.png') }).catch(() => {});
+  await page.screenshot({ path: join(artifacts, 'same-as-cli-whatif-page.png'), fullPage: true });
+  await page.locator(`#blocks .blk[data-stage="${a.id[0]}"][data-index="${a.id.slice(2)}"]`).click();
+  await page.waitForFunction(() => document.querySelectorAll('#blocks .blk[data-forced]').length === 1, null, { timeout: TIMEOUT });
+  await page.click('#whatif-clear');
+  await page.locator('#whatif').waitFor({ state: 'hidden', timeout: TIMEOUT });
+  const cliNone = cliClassify(model, [photo.path])[0];
+  check('what if cleared: no block forced, the map and MACs are the gates\' own again',
+    (await page.locator('#blocks .blk[data-forced]').count()) === 0 &&
+      Number(await page.locator('#macs').getAttribute('data-value')) === cliNone.macs &&
+      (await tiles.nth(1).getAttribute('data-executed')) === String(a.ran));
+
   for (const b of BAD) {
     const got = await pageRun(b.name, readFileSync(b.path).toString('base64'));
     check(`${b.name}: the page gives the CLI's message`, b.message && got.error === `“${b.name}”: ${b.message}`,
@@ -126,7 +167,7 @@ try {
   await page.locator('#error').waitFor({ state: 'visible', timeout: TIMEOUT });
   const err = (await page.locator('#error').textContent()).trim();
   check('a 60000×60000 PNG in the interface: the CLI\'s message, the previous result kept',
-    err.includes(huge.message) && (await page.locator('#result').getAttribute('data-file')) === strip.name, err);
+    err.includes(huge.message) && (await page.locator('#result').getAttribute('data-file')) === photos[0].name, err);
   await page.screenshot({ path: join(artifacts, 'same-as-cli-error.png'), fullPage: false });
   check('no uncaught error in the page', errors.length === 0, errors.join(' | '));
 } catch (e) {
