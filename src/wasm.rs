@@ -121,15 +121,25 @@ impl Model {
         )
     }
 
-    /// The 32×32 RGBA preview of what the network sees for these pixels.
-    pub fn preview(&self, rgba: &[u8], width: u32, height: u32) -> Result<Vec<u8>, JsError> {
+    /// What the network sees for these pixels (the centre square at the input size, before
+    /// normalisation), as an `ImageData` the page draws with `putImageData`.
+    pub fn preview(
+        &self,
+        rgba: &[u8],
+        width: u32,
+        height: u32,
+    ) -> Result<web_sys::ImageData, JsError> {
         let spec = &self.net.card.input;
         let input = preprocess::to_input(rgba, width, height, 4, spec).map_err(js_err)?;
-        let rgb = preprocess::preview(&input, spec);
-        Ok(rgb
+        let pixels: Vec<u8> = preprocess::preview(&input, spec)
             .chunks_exact(3)
             .flat_map(|p| [p[0], p[1], p[2], 255])
-            .collect())
+            .collect();
+        let side = spec.size as u32;
+        // A copy owned by JavaScript (not a view of wasm memory), so the worker can transfer it.
+        let data = js_sys::Uint8ClampedArray::from(&pixels[..]);
+        web_sys::ImageData::new_with_js_u8_clamped_array_and_sh(&data, side, side)
+            .map_err(|e| js_err(format!("cannot make the preview image: {e:?}")))
     }
 }
 

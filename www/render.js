@@ -203,11 +203,12 @@ export function defaultPoint(card) {
 }
 
 // ---- one result --------------------------------------------------------------------------
-function drawPreview(rgba, size) {
+/** preview: the ImageData the wasm module made of what the network sees. */
+function drawPreview(preview, size) {
   const canvas = $('preview');
   canvas.width = size;
   canvas.height = size;
-  canvas.getContext('2d').putImageData(new ImageData(new Uint8ClampedArray(rgba.buffer, rgba.byteOffset, rgba.byteLength), size, size), 0, 0);
+  canvas.getContext('2d').putImageData(preview, 0, 0);
 }
 
 function topList(top, id, trueLabel) {

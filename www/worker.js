@@ -7,7 +7,7 @@
 //   {id, type: "card", url}                             → {id, ok, result: {info}} of that model file,
 //                                                          validated like "load", without replacing the model
 //   {id, type: "classify", rgba, width, height, options [, network: "reference"]}
-//                                                       → {id, ok, result: {trace, preview}} (of the static
+//                                                       → {id, ok, result: {trace, preview: ImageData}} (of the static
 //                                                          reference with network "reference")
 //   {id, type: "inspect", head, size}                   → {id, ok, result: {format, size}}: an image file's
 //                                                          header checked as the CLI checks it (head: its
@@ -113,7 +113,7 @@ const handlers = {
     const rgba = new Uint8Array(msg.rgba);
     const trace = net.classify(rgba, msg.width, msg.height, msg.options ?? {});
     const preview = net.preview(rgba, msg.width, msg.height);
-    return { result: { trace, preview }, transfer: [preview.buffer] };
+    return { result: { trace, preview }, transfer: [preview.data.buffer] };
   },
   async inspect(msg) {
     await ensureWasm(msg.id);
