@@ -5,8 +5,12 @@
 //! which of its channels are computed; both also scale what they keep. The pipeline:
 //!
 //! - [`model`]: the network, defined once, and its file format (safetensors + model card);
-//! - [`exec`]: the forward passes — batched *masked* ([`exec::masked`]) and batch-1
-//!   *sliced* ([`exec::sliced`]), where skipped compute costs nothing;
+//! - [`exec`]: the forward passes — the batch-1 *fast* path ([`exec::fast`], its convolution
+//!   kernel in [`exec::kernel`]), where skipped blocks and channels cost nothing: what the CLI
+//!   and the browser run, through [`Network::classify`]; the *sliced* path ([`exec::sliced`]),
+//!   the same skipping on candle's stock convolutions, the reference the fast path is tested
+//!   against; and the batched *masked* path ([`exec::masked`]), where gates multiply by zero,
+//!   for evaluation;
 //! - [`macs`]: exact multiply-accumulate accounting;
 //! - [`trace`]: what one pass did, the contract with the web page;
 //! - [`preprocess`]: pixels → input, shared by the CLI and wasm;

@@ -1,9 +1,11 @@
-//! Forward passes. Two paths compute the same function:
+//! Forward passes. Three paths compute the same function:
 //! - [`masked`]: batched; every convolution runs at full width and gates multiply by zero
 //!   (training-style, used for evaluation on many images);
-//! - [`sliced`]: batch 1; a skipped block and a skipped channel cost nothing — this is where
-//!   the saving becomes real; [`sliced`] does it with candle's convolutions (the reference),
-//!   [`fast`] with direct convolutions on BN-folded weights (what the CLI and the browser run).
+//! - [`fast`] (with [`kernel`]): batch 1, direct convolutions on BN-folded weights over the kept
+//!   channels only — a skipped block and a skipped channel cost nothing. This is what the CLI and
+//!   the browser run;
+//! - [`sliced`]: batch 1, the same skipping with candle's stock convolutions on sliced weights —
+//!   the reference the fast path is tested against (and `lcnet bench`'s comparison).
 
 pub mod fast;
 pub mod kernel;

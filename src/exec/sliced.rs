@@ -1,4 +1,5 @@
-//! Batch-1 sliced forward pass: the path where skipping is real.
+//! Batch-1 sliced forward pass with candle's convolutions: the reference for the fast path
+//! ([`super::fast`]), skipping for real in the same way.
 //!
 //! A skipped block runs only its shortcut. A run block with `k` kept channels computes conv1
 //! for those `k` output channels only (weight rows and BN parameters sliced) and conv2 reads

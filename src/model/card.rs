@@ -84,9 +84,9 @@ pub struct ArchSpec {
 pub struct InputSpec {
     /// Side of the square input (32).
     pub size: usize,
-    /// Per-channel mean on [0,1] RGB.
+    /// Per-channel mean of RGB values scaled to 0–1.
     pub mean: [f32; 3],
-    /// Per-channel standard deviation on [0,1] RGB.
+    /// Per-channel standard deviation of RGB values scaled to 0–1.
     pub std: [f32; 3],
 }
 

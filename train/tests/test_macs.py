@@ -33,7 +33,7 @@ def test_gate_macs_counted_and_skips_subtracted():
         m.layer2[1].gate_l.bias.fill_(0.3)
         m.layer3[2].gate_c.bias[:32] = 0.2
     t = _trace(m, x, "hard", 0.5, 0.5)
-    b4, b8 = m.layer2[1], m.layer3[2]
+    b4 = m.layer2[1]
     conv4 = 2 * 9 * 16 * 16 * 32 * 32
     conv8_half = 9 * 8 * 8 * 64 * 32 * 2
     expect = 40_551_040 + gate - conv4 - b4.in_planes * b4.planes - conv8_half

@@ -1,6 +1,3 @@
-import os
-from pathlib import Path
-
 import pytest
 import torch
 import torch.nn.functional as F
@@ -51,7 +48,7 @@ def test_gates_at_one_equal_static_and_skip_semantics():
         y, _ = blk(h, mode="hard", tau_l=0.5, tau_c=0.5)
         assert torch.equal(y, blk.shortcut(h))
         # soft mode scales the residual by s_L
-        y_soft, info = blk(h, mode="soft")
+        y_soft, _ = blk(h, mode="soft")
         r = blk.bn2(blk.conv2(torch.relu(blk.bn1(blk.conv1(h)))))
         assert torch.allclose(y_soft, torch.relu(blk.shortcut(h) + 0.4 * r), atol=1e-5)
 

@@ -7,8 +7,8 @@ pytest.importorskip("onnx", reason="onnx not installed: ONNX export test skipped
 pytest.importorskip("onnxscript", reason="onnxscript not installed: ONNX export test skipped")
 pytest.importorskip("onnxruntime", reason="onnxruntime not installed: ONNX export test skipped")
 
-from lcnet_train import export as E  # noqa: E402
-from lcnet_train import onnx_export as O  # noqa: E402
+from lcnet_train import export as E
+from lcnet_train import onnx_export as O
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def test_onnx_export_matches_pytorch(model_file, tmp_path):
     g = onnx.load(str(out))
     opset = {o.domain: o.version for o in g.opset_import}[""]
     assert opset >= 13
-    dims = lambda v: [d.dim_value for d in v.type.tensor_type.shape.dim]  # noqa: E731
+    dims = lambda v: [d.dim_value for d in v.type.tensor_type.shape.dim]
     assert [i.name for i in g.graph.input] == ["input"] and dims(g.graph.input[0]) == [1, 3, 32, 32]
     assert [o.name for o in g.graph.output] == ["logits"] and dims(g.graph.output[0]) == [1, 10]
     ops = [n.op_type for n in g.graph.node]

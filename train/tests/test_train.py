@@ -1,9 +1,7 @@
 """Tiny training runs on a synthetic binary-format data set the test writes (no ../shared needed)."""
-import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
