@@ -131,17 +131,42 @@ DEFAULTS = dict(
 
 # ---------------------------------------------------------------- config
 
+def read_config_file(p: Path, _chain: tuple[Path, ...] = ()) -> dict:
+    """A config file's keys, its `base` resolved: a config may name another ("base": "<name>", looked for beside
+    it, then in train/configs/; or a JSON file's path relative to it), which is read first (recursively) and
+    which this file's keys then override. `base` itself and the base's `name` and `comment` are dropped, so each
+    config keeps its own. Defaults are not filled in (see load_config)."""
+    p = Path(p).resolve()
+    if p in _chain:
+        raise ValueError("config base cycle: " + " -> ".join(q.name for q in (*_chain, p)))
+    user = json.loads(p.read_text())
+    unknown = set(user) - set(DEFAULTS) - {"comment", "base"}
+    if unknown:
+        raise KeyError(f"{p}: unknown config keys {sorted(unknown)}")
+    base = user.pop("base", None)
+    if base is None:
+        return user
+    if not isinstance(base, str) or not base:
+        raise ValueError(f"{p}: base must be a config name, not {base!r}")
+    tried = [p.parent / base] if Path(base).suffix else [p.parent / f"{base}.json", CONFIG_DIR / f"{base}.json"]
+    found = next((q for q in tried if q.is_file()), None)
+    if found is None:
+        raise FileNotFoundError(f"{p}: base config {base!r} not found (looked for "
+                                f"{', '.join(str(q) for q in dict.fromkeys(tried))})")
+    cfg = {k: v for k, v in read_config_file(found, (*_chain, p)).items() if k not in ("name", "comment")}
+    cfg.update(user)
+    return cfg
+
+
 def load_config(name_or_path: str | None, overrides: list[str] = ()) -> dict:
+    """DEFAULTS, then the config (a name in train/configs/ or a JSON file's path, its base chain resolved: see
+    read_config_file), then the --set overrides."""
     cfg = dict(DEFAULTS)
     if name_or_path:
         p = Path(name_or_path)
         if not p.suffix:
             p = CONFIG_DIR / f"{name_or_path}.json"
-        user = json.loads(p.read_text())
-        unknown = set(user) - set(DEFAULTS) - {"comment"}
-        if unknown:
-            raise KeyError(f"{p}: unknown config keys {sorted(unknown)}")
-        cfg.update(user)
+        cfg.update(read_config_file(p))
     for kv in overrides:
         k, _, v = kv.partition("=")
         if k not in DEFAULTS:
@@ -612,7 +637,8 @@ def sandwich_step(model, xb, yb, cfg, smacs, seed, precision, device, epochs_don
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--config", required=True, help="name in train/configs/ or a JSON file")
+    ap.add_argument("--config", required=True,
+                    help="name in train/configs/ or a JSON file (its \"base\" config, if any, read first)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
     ap.add_argument("--run-name", dest="run", help="run name (default: the config's name); not --run, which torchrun would claim")
     ap.add_argument("--resume", action="store_true", help="continue from <out>/<run>/last.pt when it exists")

@@ -1,4 +1,5 @@
 """Tiny training runs on a synthetic binary-format data set the test writes (no ../shared needed)."""
+import json
 import os
 import subprocess
 import sys
@@ -141,6 +142,66 @@ def test_configs_parse():
     for p in sorted((TRAIN / "configs").glob("*.json")):
         cfg = T.load_config(str(p))
         assert cfg["name"] == p.stem, p
+
+
+def test_configs_resolve_to_the_recorded_snapshot():
+    """tests/data/resolved_configs.json records every config as the trainer resolved it (DEFAULTS, base chain,
+    file) when the configs became base + overrides: a run's checkpoint stores that dict and --resume refuses
+    any difference, so no config may change what it resolves to. Compared as main() compares on --resume (a
+    key missing on one side counts as its DEFAULTS value, so adding a new default is no change), plus comments,
+    and strictly (1 and 1.0 differ in the JSON text)."""
+    snap = json.loads((TRAIN / "tests" / "data" / "resolved_configs.json").read_text())
+    names = sorted(p.stem for p in (TRAIN / "configs").glob("*.json"))
+    assert sorted(snap) == names, "a config was added or removed: record it in tests/data/resolved_configs.json"
+    for name in names:
+        cfg, old = T.load_config(name), snap[name]
+        for k in set(cfg) | set(old):
+            a, b = old.get(k, T.DEFAULTS.get(k)), cfg.get(k, T.DEFAULTS.get(k))
+            assert json.dumps(a) == json.dumps(b), (name, k, a, b)
+
+
+def _write_configs(folder, **configs):
+    for name, body in configs.items():
+        (folder / f"{name}.json").write_text(json.dumps(body))
+    return folder
+
+
+def test_config_base_is_read_first_and_overridden(tmp_path):
+    _write_configs(tmp_path,
+                   root=dict(comment="root", name="root", epochs=7, lr=0.01, rate_band=[0.2, 0.8], sw_taus=[0.4]),
+                   mid=dict(comment="mid", name="mid", base="root", lr=0.02, lambda_f=3.0),
+                   leaf=dict(name="leaf", base="mid", sw_taus=[], epochs=9))
+    root = T.load_config(str(tmp_path / "root.json"))
+    mid = T.load_config(str(tmp_path / "mid.json"))
+    leaf = T.load_config(str(tmp_path / "leaf.json"), ["lambda_f=5"])
+    assert mid == dict(root, name="mid", comment="mid", lr=0.02, lambda_f=3.0)
+    assert (mid["epochs"], mid["rate_band"], mid["sw_taus"]) == (7, [0.2, 0.8], [0.4])
+    # the base's name and comment do not leak; a list is replaced, not merged; --set still wins
+    assert leaf["name"] == "leaf" and "comment" not in leaf and "base" not in leaf and "base" not in mid
+    assert (leaf["epochs"], leaf["lr"], leaf["sw_taus"], leaf["lambda_f"]) == (9, 0.02, [], 5)
+    # a base chain resolves to what the same keys written out in one file give, key order included
+    _write_configs(tmp_path, flat=dict(comment="mid", name="mid", epochs=7, lr=0.02, rate_band=[0.2, 0.8],
+                                       sw_taus=[0.4], lambda_f=3.0))
+    flat = T.load_config(str(tmp_path / "flat.json"))
+    assert flat == mid and list(flat) == list(mid)
+    # a base is looked for beside the config, then in train/configs/
+    _write_configs(tmp_path, mine=dict(name="mine", base="r20_lcnet_h", rho=0.3))
+    mine, h = T.load_config(str(tmp_path / "mine.json")), T.load_config("r20_lcnet_h")
+    assert mine == {k: v for k, v in dict(h, name="mine", rho=0.3).items() if k != "comment"}
+
+
+def test_config_base_cycle_and_missing_base_are_errors(tmp_path):
+    _write_configs(tmp_path, a=dict(name="a", base="b"), b=dict(name="b", base="c"), c=dict(name="c", base="a"),
+                   self_=dict(name="self_", base="self_"), orphan=dict(name="orphan", base="no_such_config"),
+                   typo=dict(name="typo", base="a", bsae="x"))
+    with pytest.raises(ValueError, match=r"config base cycle: a\.json -> b\.json -> c\.json -> a\.json"):
+        T.load_config(str(tmp_path / "a.json"))
+    with pytest.raises(ValueError, match=r"cycle: self_\.json -> self_\.json"):
+        T.load_config(str(tmp_path / "self_.json"))
+    with pytest.raises(FileNotFoundError, match=r"orphan\.json: base config 'no_such_config' not found"):
+        T.load_config(str(tmp_path / "orphan.json"))
+    with pytest.raises(KeyError, match="bsae"):
+        T.load_config(str(tmp_path / "typo.json"))
 
 
 @pytest.mark.skipif(os.environ.get("LCNET_SKIP_DDP") == "1", reason="LCNET_SKIP_DDP=1")
