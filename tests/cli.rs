@@ -209,21 +209,28 @@ fn bad_input_gets_one_clear_error() {
     );
 }
 
-#[test]
-fn eval_reads_binary_batches() {
-    let (dir, model, _) = setup("cli_eval_bin");
+/// A CIFAR-10 binary test batch of `n` noise images (labels 0–9 in turn) under
+/// `dir/cifar-10-batches-bin`; returns that folder and the records written.
+fn write_test_batch(dir: &std::path::Path, n: u8, seed: u64) -> (PathBuf, Vec<u8>) {
     let bin = dir.join("cifar-10-batches-bin");
     std::fs::create_dir_all(&bin).unwrap();
     let mut recs = Vec::new();
-    for i in 0..30u8 {
+    for i in 0..n {
         recs.push(i % 10);
         recs.extend(
-            common::noise(3072, i as u64)
+            common::noise(3072, seed + i as u64)
                 .into_iter()
                 .map(|v| (v * 255.0) as u8),
         );
     }
     std::fs::write(bin.join("test_batch.bin"), &recs).unwrap();
+    (bin, recs)
+}
+
+#[test]
+fn eval_reads_binary_batches() {
+    let (dir, model, _) = setup("cli_eval_bin");
+    let (bin, recs) = write_test_batch(&dir, 30, 0);
     let out = lcnet(&["eval", "-m", s(&model), "--data", s(&dir), "--json"]);
     assert_success(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -302,18 +309,7 @@ fn eval_on_the_jpeg_tarball_with_a_limit() {
 #[test]
 fn eval_and_info_use_the_static_reference_the_card_names() {
     let (dir, _, _) = setup("cli_static_reference");
-    let bin = dir.join("cifar-10-batches-bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let mut recs = Vec::new();
-    for i in 0..20u8 {
-        recs.push(i % 10);
-        recs.extend(
-            common::noise(3072, 100 + i as u64)
-                .into_iter()
-                .map(|v| (v * 255.0) as u8),
-        );
-    }
-    std::fs::write(bin.join("test_batch.bin"), &recs).unwrap();
+    write_test_batch(&dir, 20, 100);
     let reference = dir.join("ref.safetensors");
     std::fs::write(
         &reference,

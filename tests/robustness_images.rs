@@ -16,6 +16,15 @@ use lcnet::model::InputSpec;
 use lcnet::preprocess::to_input;
 use lcnet::Network;
 
+/// The formats this project decodes.
+const FORMATS: [ImageFormat; 5] = [
+    ImageFormat::Png,
+    ImageFormat::Jpeg,
+    ImageFormat::Gif,
+    ImageFormat::Bmp,
+    ImageFormat::WebP,
+];
+
 fn spec() -> InputSpec {
     InputSpec {
         size: 32,
@@ -232,13 +241,7 @@ fn empty_and_non_images_are_refused_by_name() {
 #[test]
 fn truncated_files_are_refused() {
     let img = DynamicImage::ImageRgb8(noise_rgb(64, 48, 1));
-    for format in [
-        ImageFormat::Png,
-        ImageFormat::Jpeg,
-        ImageFormat::Gif,
-        ImageFormat::Bmp,
-        ImageFormat::WebP,
-    ] {
+    for format in FORMATS {
         let bytes = encode(&img, format);
         classifies(&bytes);
         for cut in [bytes.len() / 2, bytes.len() * 9 / 10, 40, 8] {
@@ -649,13 +652,7 @@ fn write_fuzz_seeds() {
             encode(&DynamicImage::ImageLuma8(img.to_luma8()), ImageFormat::Jpeg),
         ),
     ];
-    for f in [
-        ImageFormat::Png,
-        ImageFormat::Jpeg,
-        ImageFormat::Gif,
-        ImageFormat::Bmp,
-        ImageFormat::WebP,
-    ] {
+    for f in FORMATS {
         seeds.push((format!("rgb.{}", f.extensions_str()[0]), encode(&img, f)));
     }
     // Earlier finds stay in the corpus, so each fuzz run starts by re-checking them.
@@ -712,13 +709,7 @@ fn the_header_check_the_page_runs_says_what_the_cli_says() {
     }
     // Good files of every format: accepted, with the size the decoder finds.
     let img = DynamicImage::ImageRgb8(noise_rgb(37, 23, 4));
-    for format in [
-        ImageFormat::Png,
-        ImageFormat::Jpeg,
-        ImageFormat::Gif,
-        ImageFormat::Bmp,
-        ImageFormat::WebP,
-    ] {
+    for format in FORMATS {
         let bytes = encode(&img, format);
         let h = inspect(&bytes, bytes.len() as u64).unwrap();
         let d = decode_native(&bytes).unwrap();
