@@ -272,12 +272,7 @@ fn forward_with(
             pool_into(&x, n_in, &mut sc.pooled);
         }
         let d: Decision = decide(block, &sc.pooled, opts);
-        if d.s_l.is_some() {
-            macs.gates += block.in_ch as u64;
-        }
-        if d.s_c.is_some() {
-            macs.gates += (block.in_ch * block.out_ch) as u64;
-        }
+        macs.gates += d.gate_macs;
         let ohw = block.out_hw;
         let n_out = ohw * ohw;
         // Option-A shortcut into the output buffer (zero channels padded on both sides).

@@ -16,7 +16,7 @@ use candle_core::{Tensor, D};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::model::{Affine, Block, Network};
+use crate::model::{Affine, Block, Gate, Network};
 
 /// Which gates are active.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
@@ -182,13 +182,21 @@ pub struct Decision {
     pub executed: bool,
     /// Kept conv1 channels (empty when skipped).
     pub kept: Vec<usize>,
+    /// Multiply-accumulates the gates evaluated here performed, counted from their weight
+    /// matrices (not from the formula in [`crate::macs`], which the tests check it against).
+    pub gate_macs: u64,
 }
 
 /// Gate decisions for one block, given the pooled input `p`. Shared by both paths so they
 /// decide identically for identical `p`.
 pub(crate) fn decide(block: &Block, p: &[f32], opts: &Options) -> Decision {
+    let mut gate_macs = 0;
+    let mut run = |g: &Gate| {
+        gate_macs += g.weight.len() as u64;
+        g.eval(p)
+    };
     let s_l = match (&block.gate_l, opts.mode.uses_l()) {
-        (Some(g), true) => Some(g.eval(p)[0]),
+        (Some(g), true) => Some(run(g)[0]),
         _ => None,
     };
     let executed = opts
@@ -200,10 +208,11 @@ pub(crate) fn decide(block: &Block, p: &[f32], opts: &Options) -> Decision {
             s_c: None,
             executed,
             kept: Vec::new(),
+            gate_macs,
         };
     }
     let s_c = match (&block.gate_c, opts.mode.uses_c()) {
-        (Some(g), true) => Some(g.eval(p)),
+        (Some(g), true) => Some(run(g)),
         _ => None,
     };
     let kept = match &s_c {
@@ -215,6 +224,7 @@ pub(crate) fn decide(block: &Block, p: &[f32], opts: &Options) -> Decision {
         s_c,
         executed,
         kept,
+        gate_macs,
     }
 }
 

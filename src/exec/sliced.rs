@@ -60,12 +60,7 @@ pub fn forward(net: &Network, x: &Tensor, opts: &Options) -> Result<SlicedOutput
             Vec::new()
         };
         let d = decide(block, &p, opts);
-        if d.s_l.is_some() {
-            macs.gates += block.in_ch as u64;
-        }
-        if d.s_c.is_some() {
-            macs.gates += (block.in_ch * block.out_ch) as u64;
-        }
+        macs.gates += d.gate_macs;
         let sc = shortcut(block, &x)?;
         if !d.executed {
             // Only the shortcut: x ≥ 0 after the previous ReLU, so ReLU(shortcut) = shortcut.
