@@ -46,6 +46,18 @@ fn baseline_sof(jpeg: &[u8]) -> usize {
         .expect("baseline SOF")
 }
 
+/// A real 16×16 baseline JPEG whose frame header is patched to claim `side`×`side` pixels.
+fn jpeg_claiming(side: u16) -> Vec<u8> {
+    let mut jpeg = encode(
+        &DynamicImage::ImageRgb8(noise_rgb(16, 16, 2)),
+        ImageFormat::Jpeg,
+    );
+    let sof = baseline_sof(&jpeg);
+    jpeg[sof + 5..sof + 7].copy_from_slice(&side.to_be_bytes());
+    jpeg[sof + 7..sof + 9].copy_from_slice(&side.to_be_bytes());
+    jpeg
+}
+
 fn noise_rgb(w: u32, h: u32, seed: u64) -> image::RgbImage {
     let px = common::noise((w * h * 3) as usize, seed)
         .into_iter()
@@ -290,13 +302,8 @@ fn headers_claiming_enormous_sizes_are_refused_before_decoding() {
     let gif = gif_header(65_535, 65_535);
     assert_has(&refused(&gif), "65535×65535");
     // JPEG: patch the SOF of a real one to 65000×65000.
-    let mut jpeg = encode(
-        &DynamicImage::ImageRgb8(noise_rgb(16, 16, 2)),
-        ImageFormat::Jpeg,
-    );
+    let mut jpeg = jpeg_claiming(65000);
     let sof = baseline_sof(&jpeg);
-    jpeg[sof + 5..sof + 7].copy_from_slice(&65000u16.to_be_bytes());
-    jpeg[sof + 7..sof + 9].copy_from_slice(&65000u16.to_be_bytes());
     assert_has(&refused(&jpeg), "65000×65000");
     // A progressive JPEG keeps every coefficient while decoding: 8000×8000 (4:4:4) needs
     // 550 MiB and is refused, though a baseline one of that size is not.
@@ -674,13 +681,7 @@ fn write_fuzz_seeds() {
 #[test]
 fn the_header_check_the_page_runs_says_what_the_cli_says() {
     use lcnet::image_header::inspect;
-    let mut jpeg = encode(
-        &DynamicImage::ImageRgb8(noise_rgb(16, 16, 2)),
-        ImageFormat::Jpeg,
-    );
-    let sof = baseline_sof(&jpeg);
-    jpeg[sof + 5..sof + 7].copy_from_slice(&65000u16.to_be_bytes());
-    jpeg[sof + 7..sof + 9].copy_from_slice(&65000u16.to_be_bytes());
+    let jpeg = jpeg_claiming(65000);
     let svg: &[u8] = br#"<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>"#;
     let bad: Vec<Vec<u8>> = vec![
         b"".to_vec(),

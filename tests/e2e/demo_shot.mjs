@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { chromium } from 'playwright-core';
-import { ARGS, CHROMIUM, artifacts, drawPlane, root, startServer, writePng } from './lib.mjs';
+import { ARGS, CHROMIUM, artifacts, drawPlane, openDemo, root, startServer, writePng } from './lib.mjs';
 
 const out = process.argv.find((a) => a.endsWith('.png')) ?? join(root, 'www', 'assets', 'demo.png');
 const modelArg = process.argv.indexOf('--model');
@@ -15,14 +15,7 @@ const img = writePng(join(artifacts, 'inputs', 'drawn-plane.png'), drawPlane(256
 const { proc, base } = await startServer();
 const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
 try {
-  const page = await browser.newPage({ viewport: { width: 1366, height: 1060 } });
-  await page.route('**/gallery/index.json', (r) => r.fulfill({ json: { images: [] } }));
-  await page.goto(`${base}/`);
-  await page.locator('#status[data-state="ready"]').waitFor({ timeout: 60000 });
-  if (model) {
-    await page.selectOption('#model-select', model);
-    await page.waitForFunction((n) => document.querySelector('#status-text')?.textContent.includes(`Ready: ${n} `), model.replace(/\.safetensors$/, ''), { timeout: 60000 });
-  }
+  const page = await openDemo(browser, base, { viewport: { width: 1366, height: 1060 }, model });
   await page.setInputFiles('#file', img);
   await page.locator('#result[data-file="drawn-plane.png"]').waitFor({ state: 'visible', timeout: 60000 });
   await page.locator('#timing[data-state="done"]').waitFor({ timeout: 60000 });

@@ -263,3 +263,37 @@ export function drawPlane(w, h) {
   }
   return px;
 }
+
+/**
+ * A test's list of checks: `check(name, ok, detail)` records one and prints it on a line; `finish(tail)`
+ * prints "SUITE: P/N checks passed" (plus `tail`) and exits, non-zero when any failed.
+ */
+export function checkList(suite) {
+  const checks = [];
+  const check = (name, ok, detail = '') => {
+    checks.push({ name, ok: !!ok, detail });
+    console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? ` — ${detail}` : ''}`);
+  };
+  const finish = (tail = '') => {
+    const failed = checks.filter((c) => !c.ok).length;
+    console.log(`${suite}: ${checks.length - failed}/${checks.length} checks passed${tail}`);
+    process.exit(failed ? 1 : 0);
+  };
+  return { check, finish };
+}
+
+/**
+ * For the README's pictures: a page of the demo at `base` in `browser`, without the sample gallery (its
+ * CIFAR-10 images are not ours to publish), ready, with `model` (a shipped file name) picked when given.
+ */
+export async function openDemo(browser, base, { viewport, model = null }) {
+  const page = await browser.newPage({ viewport });
+  await page.route('**/gallery/index.json', (r) => r.fulfill({ json: { images: [] } }));
+  await page.goto(`${base}/`);
+  await page.locator('#status[data-state="ready"]').waitFor({ timeout: 60000 });
+  if (model) {
+    await page.selectOption('#model-select', model);
+    await page.waitForFunction((n) => document.querySelector('#status-text')?.textContent.includes(`Ready: ${n} `), model.replace(/\.safetensors$/, ''), { timeout: 60000 });
+  }
+  return page;
+}

@@ -13,8 +13,8 @@ import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 import {
   ARGS, CHROMIUM,
-  artifacts, cli, cliClassify, cliInfo, makeImage, need, readCard, root, startServer, withCard, withRandomGates,
-  writePng,
+  artifacts, checkList, cli, cliClassify, cliInfo, makeImage, need, readCard, root, startServer, withCard,
+  withRandomGates, writePng,
 } from './lib.mjs';
 
 process.on('uncaughtException', (e) => {
@@ -47,11 +47,7 @@ const trainedAsOne = (c) => Boolean(c.gates?.trained && c.provenance?.config?.sa
 // The static network the page compares a model with: the static reference its card names, or itself.
 const staticModelOf = (path, c) => (c.static_reference ? join(root, 'www', 'models', c.static_reference) : path);
 
-const checks = [];
-function check(name, ok, detail = '') {
-  checks.push({ name, ok: !!ok, detail });
-  console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? ` — ${detail}` : ''}`);
-}
+const { check, finish } = checkList('page');
 
 const text = async (page, sel) => (await page.locator(sel).textContent()).trim();
 const digits = (s) => Number(String(s).replace(/[^0-9]/g, ''));
@@ -485,6 +481,4 @@ try {
   proc.kill();
 }
 
-const failed = checks.filter((c) => !c.ok);
-console.log(`page: ${checks.length - failed.length}/${checks.length} checks passed; screenshots in ${artifacts}`);
-process.exit(failed.length ? 1 : 0);
+finish(`; screenshots in ${artifacts}`);

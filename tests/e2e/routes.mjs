@@ -9,7 +9,9 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { ARGS, CHROMIUM, artifacts, cli, cliClassify, cliInfo, makeImage, need, readCard, root, startServer, writePng } from './lib.mjs';
+import {
+  ARGS, CHROMIUM, artifacts, checkList, cli, cliClassify, cliInfo, makeImage, need, readCard, root, startServer, writePng,
+} from './lib.mjs';
 
 process.on('uncaughtException', (e) => {
   console.error(`routes: error: ${e?.message ?? e}`);
@@ -32,11 +34,7 @@ const card = readCard(model);
 const info = cliInfo(model);
 const r56File = index.models.find((m) => m.file === 'lcnet-r56.safetensors')?.file ?? null;
 
-const checks = [];
-function check(name, ok, detail = '') {
-  checks.push({ name, ok: !!ok, detail });
-  console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? ` — ${detail}` : ''}`);
-}
+const { check, finish } = checkList('routes');
 
 // ---- inputs: the sample gallery (when built) and files of one's own -------------------------
 const galleryIndex = join(root, 'www', 'gallery', 'index.json');
@@ -416,6 +414,4 @@ try {
   proc.kill();
 }
 
-const failed = checks.filter((c) => !c.ok);
-console.log(`routes: ${checks.length - failed.length}/${checks.length} checks passed; screenshots in ${artifacts}`);
-process.exit(failed.length ? 1 : 0);
+finish(`; screenshots in ${artifacts}`);

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { chromium } from 'playwright-core';
-import { ARGS, CHROMIUM, artifacts, drawPlane, makeImage, root, startServer, writePng } from './lib.mjs';
+import { ARGS, CHROMIUM, artifacts, drawPlane, makeImage, openDemo, root, startServer, writePng } from './lib.mjs';
 
 const N = 24;
 const out = process.argv.find((a) => a.endsWith('.png')) ?? join(root, 'www', 'assets', 'routes.png');
@@ -22,14 +22,7 @@ const files = Array.from({ length: N }, (_, i) => {
 const { proc, base } = await startServer();
 const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
 try {
-  const page = await browser.newPage({ viewport: { width: 1366, height: 1000 } });
-  await page.route('**/gallery/index.json', (r) => r.fulfill({ json: { images: [] } }));
-  await page.goto(`${base}/`);
-  await page.locator('#status[data-state="ready"]').waitFor({ timeout: 60000 });
-  if (model) {
-    await page.selectOption('#model-select', model);
-    await page.waitForFunction((n) => document.querySelector('#status-text')?.textContent.includes(`Ready: ${n} `), model.replace(/\.safetensors$/, ''), { timeout: 60000 });
-  }
+  const page = await openDemo(browser, base, { viewport: { width: 1366, height: 1000 }, model });
   await page.setInputFiles('#file', files);
   await page.waitForFunction((n) => {
     const r = document.querySelector('#routes');

@@ -7,7 +7,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { ARGS, CHROMIUM, artifacts, cli, cliClassify, encodePng, makeImage, need, root, startServer } from './lib.mjs';
+import {
+  ARGS, CHROMIUM, artifacts, checkList, cli, cliClassify, encodePng, makeImage, need, root, startServer,
+} from './lib.mjs';
 
 process.on('uncaughtException', (e) => {
   console.error(`same_as_cli: error: ${e?.message ?? e}`);
@@ -21,11 +23,7 @@ const index = JSON.parse(readFileSync(join(root, 'www', 'models', 'index.json'),
 const modelFile = index.default;
 const model = join(root, 'www', 'models', modelFile);
 
-const checks = [];
-function check(name, ok, detail = '') {
-  checks.push({ name, ok: !!ok, detail });
-  console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? ` — ${detail}` : ''}`);
-}
+const { check, finish } = checkList('same_as_cli');
 
 const tmp = join(artifacts, 'same-as-cli');
 mkdirSync(tmp, { recursive: true });
@@ -176,6 +174,4 @@ try {
   await browser?.close();
   proc.kill();
 }
-const failed = checks.filter((c) => !c.ok).length;
-console.log(`same_as_cli: ${checks.length - failed}/${checks.length} checks passed`);
-process.exit(failed ? 1 : 0);
+finish();
