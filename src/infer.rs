@@ -4,7 +4,7 @@ use candle_core::{Device, Tensor};
 use web_time::Instant;
 
 use crate::error::{Error, Result};
-use crate::exec::{fast, sliced, Decision, Mode, Options};
+use crate::exec::{fast, sliced, Decision, Mode, OptionOverrides, Options, DEFAULT_TOP_K};
 use crate::macs::{block_macs, fixed_macs, static_macs};
 use crate::model::Network;
 use crate::trace::{softmax, top_k, BlockTrace, Trace};
@@ -114,18 +114,42 @@ impl Network {
     /// Options at the model card's default thresholds; static when the model has no gates.
     pub fn default_options(&self) -> Options {
         let t = self.card.thresholds;
-        let mode = if self.card.gates.is_some() {
-            Mode::Lc
-        } else {
-            Mode::Static
+        // the gates the model has: a model with L-Net gates only runs "l", so a trace names what ran
+        let mode = match &self.card.gates {
+            Some(g) if g.l_net && g.c_net => Mode::Lc,
+            Some(g) if g.l_net => Mode::L,
+            Some(g) if g.c_net => Mode::C,
+            _ => Mode::Static,
         };
         Options {
             mode,
             tau_l: t.tau_l,
             tau_c: t.tau_c,
-            top_k: 5,
+            top_k: DEFAULT_TOP_K,
             force_on: Vec::new(),
             force_off: Vec::new(),
         }
+    }
+
+    /// The card's defaults with `changes` applied, validated for this model (thresholds not NaN,
+    /// forced blocks that exist and are not forced both ways).
+    pub fn options(&self, changes: &OptionOverrides) -> Result<Options> {
+        let mut o = self.default_options();
+        if let Some(m) = changes.mode {
+            o.mode = m;
+        }
+        if let Some(t) = changes.tau_l {
+            o.tau_l = t;
+        }
+        if let Some(t) = changes.tau_c {
+            o.tau_c = t;
+        }
+        if let Some(k) = changes.top_k {
+            o.top_k = k;
+        }
+        o.force_on.clone_from(&changes.force_on);
+        o.force_off.clone_from(&changes.force_off);
+        o.validate_for(self)?;
+        Ok(o)
     }
 }

@@ -2,8 +2,31 @@
 
 use serde::Serialize;
 
+use crate::exec::Options;
 use crate::macs::{block_macs, static_macs};
 use crate::model::{ModelCard, Network};
+
+/// The input limits every front end applies (the CLI reads them here, the page from
+/// `Model.info()`), so a file refused in one is refused in the other with the same numbers.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest image file, bytes.
+    pub image_file_bytes: u64,
+    /// Longest image side, pixels.
+    pub image_side: u32,
+    /// Most pixels in one image.
+    pub image_pixels: u64,
+    /// Largest model file, bytes.
+    pub model_file_bytes: u64,
+}
+
+/// The limits in force.
+pub const LIMITS: Limits = Limits {
+    image_file_bytes: crate::image_header::MAX_FILE_BYTES,
+    image_side: crate::image_header::MAX_SIDE,
+    image_pixels: crate::preprocess::MAX_PIXELS,
+    model_file_bytes: crate::model::file::MAX_MODEL_BYTES,
+};
 
 /// One block as listed by `info`.
 #[derive(Debug, Clone, Serialize)]
@@ -41,6 +64,10 @@ pub struct ModelInfo {
     pub macs_static: u64,
     /// Blocks in order.
     pub blocks: Vec<BlockInfo>,
+    /// The options a run without overrides uses (mode and thresholds from the card).
+    pub defaults: Options,
+    /// Input limits.
+    pub limits: Limits,
 }
 
 impl ModelInfo {
@@ -66,6 +93,8 @@ impl ModelInfo {
                     gate_c: b.gate_c.is_some(),
                 })
                 .collect(),
+            defaults: net.default_options(),
+            limits: LIMITS,
         }
     }
 }

@@ -34,6 +34,6 @@ pub mod data;
 pub mod wasm;
 
 pub use error::{Error, Result};
-pub use exec::{Mode, Options};
+pub use exec::{Mode, OptionOverrides, Options};
 pub use model::{file::load, ModelCard, Network};
 pub use trace::Trace;

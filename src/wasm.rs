@@ -166,22 +166,19 @@ impl Model {
             serde_wasm_bindgen::from_value(options)
                 .map_err(|e| js_err(format!("invalid options: {e}")))?
         };
-        let mut opts = self.net.default_options();
-        if let Some(m) = js.mode {
-            opts.mode = m.parse::<Mode>().map_err(js_err)?;
-        }
-        if let Some(t) = js.tau_l {
-            opts.tau_l = t;
-        }
-        if let Some(t) = js.tau_c {
-            opts.tau_c = t;
-        }
-        if let Some(k) = js.top_k {
-            opts.top_k = k;
-        }
-        opts.force_on = block_refs(js.force_on)?;
-        opts.force_off = block_refs(js.force_off)?;
-        opts.validate_for(&self.net).map_err(js_err)?;
-        Ok(opts)
+        let mode = js
+            .mode
+            .map(|m| m.parse::<Mode>())
+            .transpose()
+            .map_err(js_err)?;
+        let changes = crate::OptionOverrides {
+            mode,
+            tau_l: js.tau_l,
+            tau_c: js.tau_c,
+            top_k: js.top_k,
+            force_on: block_refs(js.force_on)?,
+            force_off: block_refs(js.force_off)?,
+        };
+        self.net.options(&changes).map_err(js_err)
     }
 }

@@ -137,6 +137,13 @@ fn info_and_import_work() {
     let json = lcnet(&["info", "--json", s(&model)]);
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(v["macs_static"], 14_155_776u64 * 2 - 1_916_288);
+    // the defaults and limits every front end uses (the page reads them from here)
+    assert_eq!(v["defaults"]["mode"], "lc");
+    assert_eq!(v["defaults"]["tau_l"], v["card"]["thresholds"]["tau_l"]);
+    assert_eq!(v["defaults"]["top_k"], 5);
+    assert_eq!(v["limits"]["model_file_bytes"], 512u64 << 20);
+    assert_eq!(v["limits"]["image_pixels"], 64u64 << 20);
+    assert_eq!(v["limits"]["image_side"], 16_384);
     // A model file is also a valid state dict to import (the card is replaced).
     let out = dir.join("imported.safetensors");
     let r = lcnet(&[

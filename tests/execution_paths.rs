@@ -305,3 +305,43 @@ fn forcing_a_block_changes_the_macs_by_exactly_its_cost() {
         .is_err_and(|e| e.to_string().contains("forced both on and off")));
     assert!("2".parse::<lcnet::exec::BlockRef>().is_err());
 }
+
+#[test]
+fn options_start_from_the_card_and_apply_only_what_is_changed() {
+    let mut net = Network::random(2, true, 5).unwrap();
+    net.card.thresholds.tau_l = 0.3;
+    net.card.thresholds.tau_c = 0.4;
+    let d = net.options(&lcnet::OptionOverrides::default()).unwrap();
+    assert_eq!(d, net.default_options());
+    assert_eq!((d.mode, d.tau_l, d.tau_c, d.top_k), (Mode::Lc, 0.3, 0.4, 5));
+    let o = net
+        .options(&lcnet::OptionOverrides {
+            tau_c: Some(0.1),
+            top_k: Some(2),
+            force_off: vec!["2.1".parse().unwrap()],
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!((o.mode, o.tau_l, o.tau_c, o.top_k), (Mode::Lc, 0.3, 0.1, 2));
+    assert_eq!(o.force_off, vec!["2.1".parse().unwrap()]);
+    let nan = lcnet::OptionOverrides {
+        tau_l: Some(f32::NAN),
+        ..Default::default()
+    };
+    assert!(net
+        .options(&nan)
+        .is_err_and(|e| e.to_string().contains("must not be NaN")));
+    let missing = lcnet::OptionOverrides {
+        force_on: vec!["3.7".parse().unwrap()],
+        ..Default::default()
+    };
+    assert!(net
+        .options(&missing)
+        .is_err_and(|e| e.to_string().contains("no block 3.7 in this model")));
+    // a model with one kind of gate runs (and names) that mode by default
+    let gates = net.card.gates.as_mut().unwrap();
+    gates.c_net = false;
+    assert_eq!(net.default_options().mode, Mode::L);
+    net.card.gates = None;
+    assert_eq!(net.default_options().mode, Mode::Static);
+}

@@ -10,7 +10,6 @@ import {
 import { renderRoutes } from './routes.js';
 
 const TIMING_RUNS = 7;                  // timed runs of each, after one warm-up run of each
-const MAX_MODEL_BYTES = 256 * 1024 * 1024;
 
 const state = {
   client: null,
@@ -24,7 +23,7 @@ const state = {
   images: [],         // [{id, name, url, rgba, width, height, trueLabel, gallery, dyn, stat, timing, error}]
   currentId: null,
   nextId: 1,
-  opts: { mode: 'lc', tau_l: 0.5, tau_c: 0.5 },
+  opts: null,        // {mode, tau_l, tau_c}: the loaded model's defaults until the person changes them
   force: { on: new Set(), off: new Set() },   // "what if": blocks forced for the current image ("S.I")
   running: false,
   dirty: false,
@@ -76,12 +75,12 @@ function onProgress({ what, loaded, total }) {
 }
 
 // ---- models ------------------------------------------------------------------------------
-function defaultOptions(card) {
-  const g = card.gates;
-  const mode = !g ? 'static' : g.l_net && g.c_net ? 'lc' : g.l_net ? 'l' : g.c_net ? 'c' : 'static';
-  // f32 thresholds arrive as f64 (0.3 → 0.30000001…): round to what the sliders can show.
+/** The model's default options as the library resolves them (`Model.info().defaults`), thresholds rounded
+ *  to what the sliders show (f32 thresholds arrive as f64: 0.3 → 0.30000001…). */
+function defaultOptions(info) {
+  const { mode, tau_l, tau_c } = info.defaults;
   const r = (t) => Math.round(t * 1e4) / 1e4;
-  return { mode, tau_l: r(card.thresholds?.tau_l ?? 0.5), tau_c: r(card.thresholds?.tau_c ?? 0.5) };
+  return { mode, tau_l: r(tau_l), tau_c: r(tau_c) };
 }
 
 /** Where a shipped model file is served. */
@@ -108,7 +107,7 @@ async function loadModel(key) {
   state.modelKey = key;
   $('model-select').value = key;
   renderModel(info, source, reference);
-  state.opts = defaultOptions(info.card);
+  state.opts = defaultOptions(info);
   syncControls();
   for (const id of ['model', 'controls', 'curve', 'input']) $(id).hidden = false;
   drawChart(null);
@@ -185,8 +184,9 @@ async function switchModel(key) {
 
 async function useOwnModel(file) {
   const name = file.name || 'model file';
-  if (file.size > MAX_MODEL_BYTES) {
-    showError(`“${name}” is ${(file.size / 1e6).toFixed(0)} MB, over the ${MAX_MODEL_BYTES / 1e6 | 0} MB limit for a model file. Still using ${state.info.card.name}.`, 'model-error');
+  const cap = state.info.limits.model_file_bytes;
+  if (file.size > cap) {
+    showError(`“${name}” is ${(file.size / 1e6).toFixed(0)} MB, over the ${cap / 1e6 | 0} MB limit for a model file. Still using ${state.info.card.name}.`, 'model-error');
     return;
   }
   const bytes = await file.arrayBuffer();
@@ -245,7 +245,7 @@ function wireControls() {
   $('reset').addEventListener('click', () => {
     if (!state.info) return;
     clearForce();
-    state.opts = defaultOptions(state.info.card);
+    state.opts = defaultOptions(state.info);
     syncControls();
     changed();
   });
@@ -267,7 +267,7 @@ function currentFraction() {
 
 // ---- running the network -----------------------------------------------------------------
 async function classify(img, options, network = 'model') {
-  return state.client.classify(img.rgba.slice(), img.width, img.height, { top_k: 5, ...options }, network);
+  return state.client.classify(img.rgba.slice(), img.width, img.height, options, network);
 }
 
 /** The static side: the static reference the card names when it loaded, else these weights without gates. */

@@ -21,7 +21,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
-    let bytes = crate::read_capped(&a.state_dict, 512 * 1024 * 1024)?;
+    let bytes = crate::read_capped(&a.state_dict, lcnet::model::file::MAX_MODEL_BYTES)?;
     let name = a
         .name
         .clone()

@@ -77,12 +77,9 @@ pub(crate) fn emit(args: std::fmt::Arguments<'_>) {
     }
 }
 
-/// Largest model file read: 512 MiB (R110 in f32 is under 7 MB).
-const MAX_MODEL_BYTES: u64 = 512 * 1024 * 1024;
-
 /// Reads and validates a model file, naming the file in any error.
 pub(crate) fn load_model(path: &Path) -> anyhow::Result<lcnet::Network> {
-    let bytes = read_capped(path, MAX_MODEL_BYTES)?;
+    let bytes = read_capped(path, lcnet::model::file::MAX_MODEL_BYTES)?;
     lcnet::load(&bytes).with_context(|| format!("{} is not a usable lcnet model", path.display()))
 }
 
@@ -157,23 +154,19 @@ pub(crate) struct GateArgs {
 
 impl GateArgs {
     pub(crate) fn options(&self, net: &lcnet::Network) -> anyhow::Result<lcnet::Options> {
-        let mut o = net.default_options();
-        if let Some(m) = &self.mode {
-            o.mode = m.parse()?;
-        }
-        if self.static_ {
-            o.mode = lcnet::Mode::Static;
-        }
-        if let Some(t) = self.tau_l {
-            o.tau_l = t;
-        }
-        if let Some(t) = self.tau_c {
-            o.tau_c = t;
-        }
-        o.force_on = self.force_on.clone();
-        o.force_off = self.force_off.clone();
-        o.validate_for(net)?;
-        Ok(o)
+        let mode = match (&self.mode, self.static_) {
+            (_, true) => Some(lcnet::Mode::Static),
+            (Some(m), false) => Some(m.parse()?),
+            (None, false) => None,
+        };
+        Ok(net.options(&lcnet::OptionOverrides {
+            mode,
+            tau_l: self.tau_l,
+            tau_c: self.tau_c,
+            top_k: None,
+            force_on: self.force_on.clone(),
+            force_off: self.force_off.clone(),
+        })?)
     }
 }
 

@@ -87,6 +87,28 @@ impl std::fmt::Display for BlockRef {
     }
 }
 
+/// Classes a trace's `top` lists unless the caller asks for another number.
+pub const DEFAULT_TOP_K: usize = 5;
+
+/// What a caller changes of a model's default [`Options`]; `None` (or an empty list) keeps the
+/// default. [`Network::options`] applies it to the card's defaults and validates the result: the
+/// one place the CLI, the wasm module (and through it the page) get their options from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OptionOverrides {
+    /// Gating mode.
+    pub mode: Option<Mode>,
+    /// Block threshold τ_L.
+    pub tau_l: Option<f32>,
+    /// Channel threshold τ_C.
+    pub tau_c: Option<f32>,
+    /// Classes reported in the trace's `top`.
+    pub top_k: Option<usize>,
+    /// Blocks forced to run.
+    pub force_on: Vec<BlockRef>,
+    /// Blocks forced to be skipped.
+    pub force_off: Vec<BlockRef>,
+}
+
 /// Inference options.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Options {
@@ -113,7 +135,7 @@ impl Options {
             mode: Mode::Lc,
             tau_l,
             tau_c,
-            top_k: 5,
+            top_k: DEFAULT_TOP_K,
             force_on: Vec::new(),
             force_off: Vec::new(),
         }
@@ -124,7 +146,7 @@ impl Options {
             mode: Mode::Static,
             tau_l: 0.0,
             tau_c: 0.0,
-            top_k: 5,
+            top_k: DEFAULT_TOP_K,
             force_on: Vec::new(),
             force_off: Vec::new(),
         }

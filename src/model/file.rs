@@ -12,6 +12,9 @@ use super::card::{ModelCard, CARD_KEY};
 use super::{expected_tensors, GateSpec, Network};
 use crate::error::{Error, Result};
 
+/// Largest model file the CLI reads and the page accepts: 512 MiB (R110 in f32 is under 7 MB).
+pub const MAX_MODEL_BYTES: u64 = 512 * 1024 * 1024;
+
 /// Reads a tensor view as f32 values (f32 or f16 storage), checking finiteness.
 fn to_f32(name: &str, view: &TensorView<'_>) -> Result<Tensor> {
     let dtype = match view.dtype() {
