@@ -115,7 +115,10 @@ DEFAULTS = dict(
     sw_bn="frozen",              # "frozen": every pass normalises with the running statistics loaded from the
                                  # backbone, which stay fixed (training computes exactly what inference does);
                                  # "gated_running": only the gated passes do (the full pass updates them);
-                                 # "batch": every pass uses batch statistics (only the full pass updates the running ones)
+                                 # "batch": every pass uses batch statistics (only the full pass updates the running ones);
+                                 # "gated_batch": the gated passes use batch statistics and the step's first one (the
+                                 # default threshold, sw_taus[0]) updates the running ones (for sw_full 0: BN follows
+                                 # the gated network, as the joint recipe's soft pass did)
     rate_band=[0.1, 0.9],        # each block's share of images that run it, per gated pass, is held in this band
     lambda_band=0.0,             # loss += lambda_band * sum_b (relu(lo - rate_b)^2 + relu(rate_b - hi)^2)
     lambda_polar=0.0,            # gated passes: loss += lambda_polar * mean over gate outputs of (1 - factor) where a
@@ -457,6 +460,14 @@ def gate_loss(model, infos, cfg, logits, x, static_macs_total, rho=None, teacher
         frac = soft_macs(model, infos, cfg["macs_proxy"], cfg["tau_l"] if hard else 0.0,
                          cfg["tau_c"] if hard else 0.0).mean() / static_macs_total
         terms["f"] = cfg["lambda_f"] * (frac - (cfg["rho"] if rho is None else rho)) ** 2
+    if cfg["lambda_band"] and sl:
+        # the band on each block's share of images that run it (thresholds 0 for soft gates, tau_l for hard
+        # ones), with the gate values' gradient: the joint recipe then cannot prune a block for every image
+        hard = cfg["train_mode"] != "soft"
+        for info in infos:
+            if info["s_l"] is not None:
+                info["ul"] = _used(info["s_l"], cfg["tau_l"] if hard else 0.0)
+        terms["band"] = cfg["lambda_band"] * band_loss(model, infos, cfg)
     if cfg["distill"] and teacher is not None:
         with torch.no_grad():
             t_logits = teacher(x, mode="static")
@@ -578,7 +589,7 @@ def sandwich_step(model, xb, yb, cfg, smacs, seed, precision, device, epochs_don
        + lambda_f * (MACs/static - rho(tau))^2 + lambda_band * band, so one set of weights serves every
        threshold and each threshold means a compute target."""
     terms = {}
-    if cfg["sw_bn"] not in ("frozen", "gated_running", "batch"):
+    if cfg["sw_bn"] not in ("frozen", "gated_running", "batch", "gated_batch"):
         raise ValueError(f"sw_bn {cfg['sw_bn']!r}")
     t = cfg["distill_t"]
     if cfg["sw_teacher"] == "init":
@@ -606,10 +617,12 @@ def sandwich_step(model, xb, yb, cfg, smacs, seed, precision, device, epochs_don
         if full is None:
             raise ValueError('sw_teacher "full" needs the full pass (sw_full > 0)')
         t_logits = full.detach()
-    with _RunningStatsBN(model, cfg["sw_bn"] != "batch"), _BatchStatsKept(model, cfg["sw_bn"] == "batch"):
+    batch_bn = cfg["sw_bn"] in ("batch", "gated_batch")
+    with _RunningStatsBN(model, not batch_bn):
         for i, draw in enumerate(_tau_draws(cfg, seed)):
             tau, budget, rho = _pass_setting(cfg, draw, epochs_done)
-            with autocast(device, precision):
+            keep_running = batch_bn and not (cfg["sw_bn"] == "gated_batch" and i == 0)
+            with _BatchStatsKept(model, keep_running), autocast(device, precision):
                 logits, infos = model(xb, mode=cfg["sw_mode"], tau_l=tau, tau_c=tau, trace=True, budget=budget)
                 if cfg["sw_mode"] == "hard_ste":  # usage with the gate values' gradient, for the terms below
                     for info in infos:

@@ -322,3 +322,39 @@ def test_init_gates_fine_tunes_a_trained_lcnet_and_the_teacher_can_come_from_els
     assert torch.equal(teacher.conv1.weight, bb.conv1.weight)
     with pytest.raises(ValueError, match="holds no gates"):
         T.build_model(dict(cfg, init_from=str(tmp_path / "bb.pt")), torch.device("cpu"), lambda msg: None)
+
+
+def test_gated_batch_statistics_follow_the_default_thresholds_pass_only():
+    from lcnet_train.model import ResNetCifar, static_macs
+    cfg = T.load_config("r20_sandwich_k", ["precision=fp32", "channels_last=false"])
+    torch.manual_seed(0)
+    m = ResNetCifar(20).add_gates(seed=0)
+    m.train()
+    bns = [b for b in m.modules() if isinstance(b, torch.nn.BatchNorm2d)]
+    before = [(b.running_mean.clone(), int(b.num_batches_tracked)) for b in bns]
+    x, y = torch.randn(8, 3, 32, 32), torch.randint(0, 10, (8,))
+    T.sandwich_step(m, x, y, cfg, static_macs(m), 3, "fp32", torch.device("cpu"), 1.0, ResNetCifar(20).eval())
+    # one update (the default threshold's pass), not one per pass
+    assert all(int(b.num_batches_tracked) == n + 1 for b, (_, n) in zip(bns, before))
+    assert any(not torch.equal(b.running_mean, mu) for b, (mu, _) in zip(bns, before))
+
+
+def test_joint_band_term_reaches_a_block_that_runs_for_too_few_images():
+    from lcnet_train.model import ResNetCifar, static_macs
+    cfg = T.load_config("r20_perimage_l", ["precision=fp32", "channels_last=false"])
+    torch.manual_seed(0)
+    m = ResNetCifar(20).add_gates(seed=0)
+    with torch.no_grad():  # block 1.1 off for every image, 1.2 on for every one
+        m.layer1[1].gate_l.bias.fill_(-5.0)
+        m.layer1[1].gate_l.weight.zero_()
+        m.layer1[2].gate_l.weight.zero_()
+        m.layer1[2].gate_l.bias.fill_(0.5)
+    m.train()
+    x = torch.randn(8, 3, 32, 32)
+    logits, infos = m(x, mode="soft", tau_l=0.0, tau_c=0.0, trace=True)
+    terms = T.gate_loss(m, infos, cfg, logits, x, static_macs(m))
+    # block 1.1 off for every image (rate 0 < 0.1); 1.2 and the five other blocks not exempt (every block but
+    # the downsampling 2.0 and 3.0) on for every image (rate 1 > 0.9): each 0.1 outside the band
+    assert terms["band"].item() == pytest.approx(cfg["lambda_band"] * 7 * 0.1 ** 2, rel=1e-5)
+    terms["band"].backward()
+    assert m.layer1[2].gate_l.bias.grad.item() > 0  # pushes 1.2's gate down for some images
