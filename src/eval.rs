@@ -161,3 +161,27 @@ impl Evaluator {
         }
     }
 }
+
+impl From<&EvalReport> for crate::model::CurvePoint {
+    /// A curve point of the model card: the report's options (thresholds as the decimals a
+    /// person typed: 0.95, not 0.949999988) and measurements.
+    fn from(r: &EvalReport) -> Self {
+        let round6 = |t: f32| (f64::from(t) * 1e6).round() / 1e6;
+        Self {
+            mode: r.options.mode,
+            tau_l: round6(r.options.tau_l),
+            tau_c: round6(r.options.tau_c),
+            accuracy: r.accuracy,
+            macs_mean: r.macs_mean,
+            macs_std: r.macs_std,
+            macs_fraction: r.macs_fraction,
+            macs_gates_mean: r.macs_gates_mean,
+            block_exec_rate: r.block_exec_rate.clone(),
+            blocks_run_std: Some(r.blocks_run_std),
+            distinct_block_patterns: Some(r.distinct_block_patterns),
+            macs_mean_correct: Some(r.macs_mean_correct),
+            macs_mean_wrong: Some(r.macs_mean_wrong),
+            channel_density: r.channel_density.clone(),
+        }
+    }
+}

@@ -175,6 +175,58 @@ fn broken_files_are_refused_with_the_reason() {
         Some("r20-backbone.safetensors")
     );
 
+    // The evaluation is typed: a reader can rely on its shape and values.
+    let point = serde_json::json!({
+        "mode": "lc", "tau_l": 0.3, "tau_c": 0.3, "accuracy": 0.8, "macs_mean": 1e6,
+        "macs_std": 1e5, "macs_fraction": 0.5, "macs_gates_mean": 100.0,
+        "block_exec_rate": [1.0, 0.5, 0.25], "channel_density": [0.5, 0.5, 1.0],
+    });
+    let evaluation = |curve: serde_json::Value| {
+        let mut e = card.clone();
+        e["evaluation"] = serde_json::json!({
+            "dataset": "CIFAR-10 (JPEG copy) test split", "n": 10, "static_accuracy": 0.9,
+            "measured_by": "lcnet eval --sweep", "curve": [curve],
+        });
+        e
+    };
+    let good = lcnet::load(&with_card(&evaluation(point.clone()).to_string())).unwrap();
+    let ev = good.card.evaluation.as_ref().unwrap();
+    assert_eq!((ev.n, ev.curve[0].block_exec_rate.len()), (10, 3));
+    assert_eq!(ev.curve[0].blocks_run_std, None); // measured before the field existed
+    for (field, value, want) in [
+        (
+            "accuracy",
+            serde_json::json!(1.5),
+            "curve[0].accuracy 1.5 is not in [0, 1]",
+        ),
+        (
+            "macs_std",
+            serde_json::json!(-1.0),
+            "curve[0].macs_std -1 is not a finite",
+        ),
+        (
+            "block_exec_rate",
+            serde_json::json!([1.0]),
+            "has 1 values for 3 blocks",
+        ),
+        (
+            "channel_density",
+            serde_json::json!([0.5, 2.0, 1.0]),
+            "is not in [0, 1]",
+        ),
+        ("mode", serde_json::json!("fast"), "unknown variant `fast`"),
+        ("surprise", serde_json::json!(1), "unknown field `surprise`"),
+    ] {
+        let mut p = point.clone();
+        p[field] = value;
+        let e = err(&with_card(&evaluation(p).to_string()));
+        assert!(e.contains(want), "{field}: {e}");
+    }
+    let mut other = evaluation(point.clone());
+    other["evaluation"]["static_reference"] =
+        serde_json::json!({"file": "a.safetensors", "name": "a", "accuracy": 0.9});
+    assert!(err(&with_card(&other.to_string())).contains("is not the card's static_reference"));
+
     // A gate-less card over a file with gates names the first surplus gate tensor.
     let mut nogates = card.clone();
     nogates["gates"] = serde_json::Value::Null;

@@ -99,31 +99,23 @@ export function jointlyTrained(card) {
  */
 export function staticReferenceOf(card) {
   const file = card?.static_reference;
-  if (typeof file !== 'string' || !file) return null;
-  const e = card?.evaluation?.static_reference;
-  const measured = e && e.file === file && typeof e.accuracy === 'number';
-  return { file, name: measured && typeof e.name === 'string' ? e.name : file.replace(/\.safetensors$/, ''), accuracy: measured ? e.accuracy : null };
+  if (!file) return null;
+  // the card was validated on load (src/model/evaluation.rs): a measured reference is the one it names
+  const e = card.evaluation?.static_reference;
+  return { file, name: e?.name ?? file.replace(/\.safetensors$/, ''), accuracy: e?.accuracy ?? null };
 }
 
 /** True when the card's measured curve has gated points and every block ran for every image at each of them. */
 function noBlockEverSkipped(card) {
-  const curve = Array.isArray(card?.evaluation?.curve) ? card.evaluation.curve : [];
-  const gated = curve.filter((p) => p && (p.mode === 'l' || p.mode === 'lc') && Array.isArray(p.block_exec_rate));
-  return gated.length > 0 && gated.every((p) => p.block_exec_rate.every((r) => typeof r === 'number' && r >= 0.9995));
+  const gated = (card?.evaluation?.curve ?? []).filter((p) => p.mode === 'l' || p.mode === 'lc');
+  return gated.length > 0 && gated.every((p) => p.block_exec_rate.every((r) => r >= 0.9995));
 }
 
-/** The card's accuracy–MACs evaluation, when it has the shape the page reads. */
+/** The card's accuracy–MACs evaluation (typed and validated by the loader), or null when not measured. */
 export function evaluationOf(card) {
   const e = card?.evaluation;
-  if (!e || typeof e !== 'object') return null;
-  const curve = Array.isArray(e.curve)
-    ? e.curve.filter((p) => p && typeof p.accuracy === 'number' && (typeof p.macs_fraction === 'number' || typeof p.macs_mean === 'number'))
-    : [];
-  return {
-    dataset: typeof e.dataset === 'string' ? e.dataset : 'test set',
-    staticAccuracy: typeof e.static_accuracy === 'number' ? e.static_accuracy : null,
-    curve,
-  };
+  if (!e) return null;
+  return { dataset: e.dataset, staticAccuracy: e.static_accuracy, curve: e.curve };
 }
 
 function trainerAccuracy(card) {
@@ -459,7 +451,7 @@ function otherSeries(others) {
   for (const { name, card } of others) {
     const ev = evaluationOf(card);
     if (!ev) continue;
-    const points = ev.curve.filter((p) => p.mode === 'lc' && typeof p.macs_fraction === 'number')
+    const points = ev.curve.filter((p) => p.mode === 'lc')
       .map((p) => ({ p, frac: p.macs_fraction })).sort((a, b) => a.frac - b.frac);
     if (!points.length) continue;
     const dp = defaultPoint(card);
@@ -589,7 +581,7 @@ export function renderChart(card, opts, imageFraction, others = [], onPick = nul
   empty.hidden = true;
   watchChartWidth(box);
   const focusedKey = box.contains(document.activeElement) ? document.activeElement.getAttribute('data-key') : null;
-  const frac = (p) => (typeof p.macs_fraction === 'number' ? p.macs_fraction : null);
+  const frac = (p) => p.macs_fraction;
   const pts = ev.curve.filter((p) => frac(p) !== null);
   const rest = otherSeries(others);
   const restPts = rest.flatMap((o) => o.points);

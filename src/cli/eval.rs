@@ -149,57 +149,35 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                     100.0 * r.accuracy
                 );
             }
-            serde_json::json!({
-                "file": net.card.static_reference,
-                "name": rnet.card.name,
-                "accuracy": r.accuracy,
+            Some(lcnet::model::ReferenceEvaluation {
+                file: net.card.static_reference.clone().unwrap_or_default(),
+                name: rnet.card.name.clone(),
+                accuracy: r.accuracy,
             })
         }
-        None => serde_json::Value::Null,
+        None => None,
     };
-    let mut evaluation = serde_json::json!({
-        "dataset": format!("CIFAR-10 (JPEG copy) {} split", a.split),
-        "n": n,
-        "static_accuracy": points[0].accuracy,
-        "measured_by": "lcnet eval --sweep",
-        "curve": points.iter().map(|r| serde_json::json!({
-            "mode": r.options.mode,
-            "tau_l": round6(r.options.tau_l),
-            "tau_c": round6(r.options.tau_c),
-            "accuracy": r.accuracy,
-            "macs_mean": r.macs_mean,
-            "macs_std": r.macs_std,
-            "macs_fraction": r.macs_fraction,
-            "macs_gates_mean": r.macs_gates_mean,
-            "block_exec_rate": r.block_exec_rate,
-            "blocks_run_std": r.blocks_run_std,
-            "distinct_block_patterns": r.distinct_block_patterns,
-            "macs_mean_correct": r.macs_mean_correct,
-            "macs_mean_wrong": r.macs_mean_wrong,
-            "channel_density": r.channel_density,
-        })).collect::<Vec<_>>(),
-    });
-    if !reference.is_null() {
-        evaluation["static_reference"] = reference;
-    }
+    let evaluation = lcnet::model::Evaluation {
+        dataset: format!("CIFAR-10 (JPEG copy) {} split", a.split),
+        n,
+        static_accuracy: points[0].accuracy,
+        measured_by: "lcnet eval --sweep".into(),
+        curve: points.iter().map(lcnet::model::CurvePoint::from).collect(),
+        static_reference: reference,
+    };
     if a.json {
         out!("{}", serde_json::to_string_pretty(&evaluation)?);
     }
     if let Some(path) = &a.write_card {
         let mut net = net;
         let mut card = net.card.clone();
-        card.evaluation = evaluation;
+        card.evaluation = Some(evaluation);
         net.set_card(card)?;
         std::fs::write(path, net.to_bytes()?)
             .with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("wrote the curve into the model card of {}", path.display());
     }
     Ok(())
-}
-
-/// f32 thresholds as the decimal a person typed (0.95, not 0.949999988).
-fn round6(t: f32) -> f64 {
-    (t as f64 * 1e6).round() / 1e6
 }
 
 fn evaluate(

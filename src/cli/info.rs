@@ -75,8 +75,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if !c.provenance.is_null() {
         out!("provenance    {}", serde_json::to_string(&c.provenance)?);
     }
-    if !c.evaluation.is_null() {
-        out!("evaluation    {}", serde_json::to_string(&c.evaluation)?);
+    if let Some(e) = &c.evaluation {
+        out!("evaluation    {}", serde_json::to_string(e)?);
     }
     out!("\nblock      in→out  stride  out   static MACs  gates");
     for b in &info.blocks {

@@ -16,48 +16,8 @@ use candle_core::{Tensor, D};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+pub use crate::model::Mode;
 use crate::model::{Affine, Block, Gate, Network};
-
-/// Which gates are active.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// No gate is evaluated: every block and channel runs (the plain ResNet).
-    Static,
-    /// L-Net only: blocks may be skipped, all channels of a run block are computed.
-    L,
-    /// C-Net only: every block runs, channels may be skipped.
-    C,
-    /// Both gates (LC-Net).
-    #[default]
-    Lc,
-}
-
-impl Mode {
-    /// Whether L-Net gates are evaluated.
-    pub fn uses_l(self) -> bool {
-        matches!(self, Mode::L | Mode::Lc)
-    }
-    /// Whether C-Net gates are evaluated.
-    pub fn uses_c(self) -> bool {
-        matches!(self, Mode::C | Mode::Lc)
-    }
-}
-
-impl std::str::FromStr for Mode {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "static" => Ok(Mode::Static),
-            "l" | "lnet" | "l-net" => Ok(Mode::L),
-            "c" | "cnet" | "c-net" => Ok(Mode::C),
-            "lc" | "lcnet" | "lc-net" | "dynamic" => Ok(Mode::Lc),
-            other => Err(Error::BadOptions(format!(
-                "unknown mode {other:?} (static, l, c, lc)"
-            ))),
-        }
-    }
-}
 
 /// A residual block by its place: stage (1-based) and index within the stage (0-based), written
 /// `S.I` as in `lcnet info` and the page's map (`2.3` is `layer2.3`).

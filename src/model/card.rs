@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::evaluation::Evaluation;
 use crate::error::{Error, Result};
 
 /// Metadata key under which the card is stored in the safetensors header.
@@ -48,9 +49,9 @@ pub struct ModelCard {
     /// Where the weights come from (trainer, config, epochs, data hash...). Free-form object.
     #[serde(default)]
     pub provenance: serde_json::Value,
-    /// Measured evaluation (accuracy–MACs curve), once computed. Free-form object.
+    /// Measured evaluation (accuracy–MACs curve), once `lcnet eval --sweep --write-card` ran.
     #[serde(default)]
-    pub evaluation: serde_json::Value,
+    pub evaluation: Option<Evaluation>,
     /// The static network this model is compared with, when it is not these weights run with
     /// every block and channel: a model file beside this one (a bare file name, e.g. the backbone
     /// the gates were trained from). Jointly trained weights fit their gates, so run statically
@@ -191,7 +192,7 @@ impl ModelCard {
                 tau_c: 0.5,
             },
             provenance: serde_json::Value::Null,
-            evaluation: serde_json::Value::Null,
+            evaluation: None,
             static_reference: None,
         }
     }
@@ -256,6 +257,17 @@ impl ModelCard {
         }
         if let Some(r) = &self.static_reference {
             check_reference_name(r)?;
+        }
+        if let Some(e) = &self.evaluation {
+            e.validate(3 * self.arch.blocks_per_stage)?;
+            if let Some(r) = &e.static_reference {
+                if self.static_reference.as_deref() != Some(r.file.as_str()) {
+                    return Err(Error::BadCard(format!(
+                        "evaluation: static_reference.file {:?} is not the card's static_reference {:?}",
+                        r.file, self.static_reference
+                    )));
+                }
+            }
         }
         Ok(())
     }

@@ -2,12 +2,16 @@
 //! per-block L-Net and C-Net gates. Both execution paths in [`crate::exec`] read this struct.
 
 pub mod card;
+pub mod evaluation;
 pub mod file;
+pub mod mode;
 
 use candle_core::{Device, Tensor};
 
 use crate::error::{Error, Result};
 pub use card::{ArchSpec, GateSpec, InputSpec, ModelCard, Thresholds, CIFAR10_CLASSES};
+pub use evaluation::{CurvePoint, Evaluation, ReferenceEvaluation};
+pub use mode::Mode;
 
 /// BatchNorm in inference form: `y = x·scale + shift` per channel.
 #[derive(Debug, Clone)]

@@ -127,13 +127,20 @@ writeFileSync(notModel, 'this is not a model file either\n');
 // synthetic accuracy–MACs curve in its card (the shape the page reads), for the chart.
 const info = cliInfo(model);
 const curveModel = withRandomGates(model, join(tmp, 'curve-model.safetensors'), info.blocks, 3);
+// a complete evaluation, as the loader's typed card requires (src/model/evaluation.rs); the numbers are made up
+const synthPoint = (mode, tau_l, tau_c, accuracy, macs_fraction) => ({
+  mode, tau_l, tau_c, accuracy, macs_fraction, macs_mean: 0, macs_std: 0, macs_gates_mean: 0,
+  block_exec_rate: info.blocks.map(() => 1), channel_density: [1, 1, 1],
+});
 const SYNTH = {
   dataset: 'synthetic curve (test fixture, not measured)',
+  n: 1,
   static_accuracy: 0.9,
+  measured_by: 'tests/e2e/page.mjs',
   curve: [
-    ...[[0.3, 0.3], [0.4, 0.4], [0.5, 0.5], [0.6, 0.6], [0.7, 0.7]].map(([l, c], i) => ({ mode: 'lc', tau_l: l, tau_c: c, accuracy: 0.9 - 0.04 * i * i / 4, macs_mean: 0, macs_std: 0, macs_fraction: 0.95 - 0.17 * i })),
-    ...[0.3, 0.5, 0.7].map((l, i) => ({ mode: 'l', tau_l: l, tau_c: 0.5, accuracy: 0.89 - 0.05 * i, macs_mean: 0, macs_std: 0, macs_fraction: 0.9 - 0.2 * i })),
-    ...[0.3, 0.5, 0.7].map((c, i) => ({ mode: 'c', tau_l: 0.5, tau_c: c, accuracy: 0.895 - 0.03 * i, macs_mean: 0, macs_std: 0, macs_fraction: 0.92 - 0.15 * i })),
+    ...[[0.3, 0.3], [0.4, 0.4], [0.5, 0.5], [0.6, 0.6], [0.7, 0.7]].map(([l, c], i) => synthPoint('lc', l, c, 0.9 - 0.04 * i * i / 4, 0.95 - 0.17 * i)),
+    ...[0.3, 0.5, 0.7].map((l, i) => synthPoint('l', l, 0.5, 0.89 - 0.05 * i, 0.9 - 0.2 * i)),
+    ...[0.3, 0.5, 0.7].map((c, i) => synthPoint('c', 0.5, c, 0.895 - 0.03 * i, 0.92 - 0.15 * i)),
   ],
 };
 withCard(curveModel, curveModel, (c) => {

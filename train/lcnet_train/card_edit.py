@@ -57,6 +57,9 @@ def set_static_reference(path: Path, reference: str, reference_eval: dict | None
         if reference_eval.get("options", {}).get("mode") != "static":
             raise ValueError("--reference-eval must be the reference's static evaluation (lcnet eval --static --json)")
         ev = card.get("evaluation") or {}
+        if "curve" not in ev:
+            # the loader's typed evaluation is the whole measured curve; a reference's accuracy has no place alone
+            raise ValueError(f"{path} has no evaluation curve yet: run lcnet eval --sweep --write-card on it first")
         ev["static_reference"] = {"file": reference, "name": ref_card["name"],
                                   "accuracy": reference_eval["accuracy"]}
         card["evaluation"] = ev

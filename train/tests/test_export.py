@@ -98,8 +98,13 @@ def test_a_static_reference_is_named_in_the_card_and_checked(tmp_path, monkeypat
     assert E.main(["--fresh", "20", "--out", str(gated), "--name", "g"]) == 0
     assert E.main(["--fresh", "20", "--no-gates", "--out", str(ref), "--name", "ref", "--seed", "1"]) == 0
     assert E.main(["--fresh", "32", "--no-gates", "--out", str(deeper), "--name", "r32"]) == 0
-    _, before = _read(gated)
     report = {"accuracy": 0.5, "options": {"mode": "static"}}
+    with pytest.raises(ValueError, match="no evaluation curve yet"):
+        C.set_static_reference(gated, "ref.safetensors", report)
+    tensors, card = C.read_model(gated)  # what lcnet eval --sweep --write-card would have added
+    card["evaluation"] = {"dataset": "d", "n": 1, "static_accuracy": 0.1, "measured_by": "m", "curve": []}
+    C.save_file(tensors, str(gated), metadata={"lcnet": json.dumps(card)})
+    _, before = _read(gated)
     card = C.set_static_reference(gated, "ref.safetensors", report)
     meta, after = _read(gated)
     assert json.loads(meta["lcnet"]) == card and card["static_reference"] == "ref.safetensors"
