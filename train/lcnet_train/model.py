@@ -125,6 +125,7 @@ class BasicBlock(nn.Module):
         s_l = s_c = None
         fl = fc = None  # factors applied (None = 1)
         ul = uc = None  # "hard_st": whether each unit runs, with a straight-through gradient
+        z_l = None  # other gated modes: the L gate's pre-activation (a band term reaches gates clamped at 0)
         if mode == "hard_st" and (self.gate_l is not None or self.gate_c is not None):
             with torch.autocast(x.device.type, enabled=False):
                 p = x.mean(dim=(2, 3), dtype=torch.float32)
@@ -140,7 +141,8 @@ class BasicBlock(nn.Module):
             with torch.autocast(x.device.type, enabled=False):
                 p = x.mean(dim=(2, 3), dtype=torch.float32)
                 if self.gate_l is not None:
-                    s_l = self._clamp(self._gate_pre(self.gate_l, p, "l", budget), mode).squeeze(1)
+                    z_l = self._gate_pre(self.gate_l, p, "l", budget).squeeze(1)
+                    s_l = self._clamp(z_l, mode)
                     fl = _factor(s_l, mode, tau_l)
                 if self.gate_c is not None:
                     s_c = self._clamp(self._gate_pre(self.gate_c, p, "c", budget), mode)
@@ -155,7 +157,7 @@ class BasicBlock(nn.Module):
         if fl is not None:
             r = r * fl.to(r.dtype)[:, None, None, None]
         y = F.relu(self.shortcut(x) + r)
-        return y, dict(s_l=s_l, s_c=s_c, fl=fl, fc=fc, ul=ul, uc=uc, batch=b)
+        return y, dict(s_l=s_l, s_c=s_c, fl=fl, fc=fc, ul=ul, uc=uc, z_l=z_l, batch=b)
 
 
 @dataclass

@@ -462,11 +462,13 @@ def gate_loss(model, infos, cfg, logits, x, static_macs_total, rho=None, teacher
         terms["f"] = cfg["lambda_f"] * (frac - (cfg["rho"] if rho is None else rho)) ** 2
     if cfg["lambda_band"] and sl:
         # the band on each block's share of images that run it (thresholds 0 for soft gates, tau_l for hard
-        # ones), with the gate values' gradient: the joint recipe then cannot prune a block for every image
-        hard = cfg["train_mode"] != "soft"
+        # ones), its gradient passed straight through to the gate's pre-activation, so it reaches a gate the
+        # clamp holds at 0 for every image: the joint recipe then cannot prune a block for every image
+        tau = cfg["tau_l"] if cfg["train_mode"] != "soft" else 0.0
         for info in infos:
             if info["s_l"] is not None:
-                info["ul"] = _used(info["s_l"], cfg["tau_l"] if hard else 0.0)
+                on = (info["s_l"] > tau).to(info["z_l"].dtype)
+                info["ul"] = info["z_l"] + (on - info["z_l"]).detach()
         terms["band"] = cfg["lambda_band"] * band_loss(model, infos, cfg)
     if cfg["distill"] and teacher is not None:
         with torch.no_grad():

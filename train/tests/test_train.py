@@ -358,3 +358,4 @@ def test_joint_band_term_reaches_a_block_that_runs_for_too_few_images():
     assert terms["band"].item() == pytest.approx(cfg["lambda_band"] * 7 * 0.1 ** 2, rel=1e-5)
     terms["band"].backward()
     assert m.layer1[2].gate_l.bias.grad.item() > 0  # pushes 1.2's gate down for some images
+    assert m.layer1[1].gate_l.bias.grad.item() < 0  # and 1.1's up, though the clamp holds it at 0 for every image
