@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Lints the JavaScript and the Python: ESLint over www/*.js and tests/e2e/*.{mjs,js}, Ruff over train/.
+# Lints the JavaScript and the Python: ESLint over www/*.js, tests/e2e/*.{mjs,js} and tests/unit/*.mjs, Ruff over train/.
 # Both are pinned in tools/lint/ (package.json + package-lock.json for ESLint, requirements.txt for Ruff)
 # with their configs beside them (eslint.config.mjs, ruff.toml), and installed there on first use or when
 # a pin changes: `npm ci` into tools/lint/node_modules, a venv at tools/lint/.venv (both gitignored).
@@ -40,8 +40,8 @@ fi
 
 # --- run both ------------------------------------------------------------------------------------
 status=0
-say "eslint $("$eslint" --version): www/*.js, tests/e2e/*.{mjs,js}"
-if "$eslint" --config "$dir/eslint.config.mjs" --max-warnings 0 www tests/e2e; then
+say "eslint $("$eslint" --version): www/*.js, tests/e2e/*.{mjs,js}, tests/unit/*.mjs"
+if "$eslint" --config "$dir/eslint.config.mjs" --max-warnings 0 www tests/e2e tests/unit; then
   say "eslint ok"
 else
   say "eslint FAILED"

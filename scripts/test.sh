@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up and runs every test: formatting, clippy, the JS and Python linters (scripts/lint.sh), the
-# Rust tests (known answers included), the wasm build, the browser end-to-end tests and the
+# page modules' unit tests (Node), the Rust tests (known answers included), the wasm build, the browser end-to-end tests and the
 # trainer's tests. Ends with one summary line per suite; exits non-zero if any failed. `.ci/run`
 # calls exactly this.
 set -uo pipefail
@@ -29,6 +29,7 @@ fi
 step fmt cargo fmt --check
 step clippy cargo clippy --release --all-targets -- -D warnings
 step lint bash scripts/lint.sh
+step js-unit node --test tests/unit/
 step rust-tests cargo test --release
 step fuzz bash fuzz/run.sh 30
 step build-cli cargo build --release

@@ -3,10 +3,12 @@
 // against static, re-running everything whenever the mode or a threshold changes.
 import { InferenceClient } from './client.js';
 import { decodeImage, ImageDecodeError } from './image.js';
-import {
-  $, defaultPoint, el, fmtM, fmtPct, fmtTau, renderBatch, renderChart, renderMap, renderModel, renderResult, renderTiming,
-  renderWhatIf,
-} from './render.js';
+import { defaultPoint } from './card.js';
+import { renderChart } from './chart.js';
+import { $, el } from './dom.js';
+import { fmtM, fmtPct, fmtTau } from './format.js';
+import { renderMap, renderWhatIf } from './map.js';
+import { renderBatch, renderModel, renderResult, renderTiming } from './render.js';
 import { renderRoutes } from './routes.js';
 
 const TIMING_RUNS = 7;                  // timed runs of each, after one warm-up run of each

@@ -1,7 +1,9 @@
 // The routes view and cost vs difficulty, over every loaded image: which blocks each image ran (one row per image,
 // one cell per block, sorted by MACs), the share of the images that ran each block, a scatter of MACs against
 // confidence and the mean MACs per predicted class. Drawing only: main.js owns the state and calls renderRoutes.
-import { $, el, fmtInt, marker, showTip, svg, svgText } from './render.js';
+import { marker, showTip } from './chart.js';
+import { $, el, svg, svgText } from './dom.js';
+import { fmtInt } from './format.js';
 
 const PER_PAGE = 50;
 

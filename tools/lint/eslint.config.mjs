@@ -32,6 +32,11 @@ export default [
     files: ['www/worker.js', 'tests/e2e/bench-worker.js'],
     languageOptions: { globals: globals.worker },
   },
+  // The page's pure modules, unit-tested under Node's test runner.
+  {
+    files: ['tests/unit/**/*.mjs'],
+    languageOptions: { globals: globals.node },
+  },
   // The end-to-end tests: Node scripts whose page.evaluate() callbacks run in the page.
   {
     files: ['tests/e2e/**/*.mjs'],
