@@ -4,7 +4,7 @@
 
 use candle_core::{DType, Device, Tensor};
 
-use super::{affine, decide, head, needs_pool, pool, shortcut, stem, Decision, Options};
+use super::{affine, conv3x3, decide, head, needs_pool, pool, shortcut, stem, Decision, Options};
 use crate::error::Result;
 use crate::model::Network;
 
@@ -52,9 +52,9 @@ pub fn forward(net: &Network, x: &Tensor, opts: &Options) -> Result<MaskedOutput
         let dev = Device::Cpu;
         let l = Tensor::from_vec(l_scale, (n, 1, 1, 1), &dev)?;
         let c = Tensor::from_vec(c_scale, (n, block.out_ch, 1, 1), &dev)?;
-        let h = affine(&x.conv2d(&block.conv1, 1, block.stride, 1, 1)?, &block.bn1)?.relu()?;
+        let h = affine(&conv3x3(&x, &block.conv1, block.stride)?, &block.bn1)?.relu()?;
         let h = h.broadcast_mul(&c)?;
-        let r = affine(&h.conv2d(&block.conv2, 1, 1, 1, 1)?, &block.bn2)?.broadcast_mul(&l)?;
+        let r = affine(&conv3x3(&h, &block.conv2, 1)?, &block.bn2)?.broadcast_mul(&l)?;
         x = (shortcut(block, &x)? + r)?.relu()?;
     }
     let logits = head(net, &x)?;

@@ -12,7 +12,8 @@ pub mod kernel;
 pub mod masked;
 pub mod sliced;
 
-use candle_core::{Tensor, D};
+use candle_core::{Module, Tensor, D};
+use candle_nn::{Conv2d, Conv2dConfig, Linear};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -249,14 +250,27 @@ pub(crate) fn shortcut(block: &Block, x: &Tensor) -> Result<Tensor> {
     Ok(y)
 }
 
+/// A 3×3 convolution, padding 1, no bias (BN follows), as candle's own models run one: a
+/// `candle_nn::Conv2d` module over `weight` (`[out, in, 3, 3]`; the sliced path passes a slice of
+/// the block's weight, which the module holds without copying).
+pub(crate) fn conv3x3(x: &Tensor, weight: &Tensor, stride: usize) -> Result<Tensor> {
+    let cfg = Conv2dConfig {
+        padding: 1,
+        stride,
+        ..Default::default()
+    };
+    Ok(Conv2d::new(weight.clone(), None, cfg).forward(x)?)
+}
+
 /// Stem: conv3×3 → BN → ReLU.
 pub(crate) fn stem(net: &Network, x: &Tensor) -> Result<Tensor> {
-    let y = x.conv2d(&net.stem, 1, 1, 1, 1)?;
+    let y = conv3x3(x, &net.stem, 1)?;
     Ok(affine(&y, &net.stem_bn)?.relu()?)
 }
 
-/// Classifier on the last feature map: pool → linear. Returns `[N, classes]`.
+/// Classifier on the last feature map: pool → `candle_nn::Linear`. Returns `[N, classes]`.
 pub(crate) fn head(net: &Network, x: &Tensor) -> Result<Tensor> {
     let p = pool(x)?;
-    Ok(p.matmul(&net.linear_w.t()?)?.broadcast_add(&net.linear_b)?)
+    let linear = Linear::new(net.linear_w.clone(), Some(net.linear_b.clone()));
+    Ok(linear.forward(&p)?)
 }

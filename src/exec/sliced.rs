@@ -9,7 +9,7 @@
 
 use candle_core::{Device, Tensor};
 
-use super::{affine, decide, head, needs_pool, pool, shortcut, stem, Decision, Options};
+use super::{affine, conv3x3, decide, head, needs_pool, pool, shortcut, stem, Decision, Options};
 use crate::error::Result;
 use crate::model::{Affine, Network};
 
@@ -97,14 +97,14 @@ pub fn forward(net: &Network, x: &Tensor, opts: &Options) -> Result<SlicedOutput
                     select(&block.conv2, &idx, 1)?,
                 )
             };
-            let h = x.conv2d(&w1, 1, block.stride, 1, 1)?;
+            let h = conv3x3(&x, &w1, block.stride)?;
             macs.conv(&w1, &h)?;
             let mut h = affine(&h, &bn1)?.relu()?;
             if let Some(s) = &d.s_c {
                 let scales: Vec<f32> = d.kept.iter().map(|&j| s[j]).collect();
                 h = h.broadcast_mul(&Tensor::from_vec(scales, (1, k, 1, 1), &Device::Cpu)?)?;
             }
-            let r = h.conv2d(&w2, 1, 1, 1, 1)?;
+            let r = conv3x3(&h, &w2, 1)?;
             macs.conv(&w2, &r)?;
             affine(&r, &block.bn2)?
         };
