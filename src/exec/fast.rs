@@ -11,9 +11,8 @@
 //! tested against.
 
 use super::kernel::{self, Geometry};
-use super::{decide, Decision, Options};
+use super::{decide, Decision, ExecutedMacs, ImageOutput, Options};
 use crate::error::Result;
-use crate::exec::sliced::{ExecutedMacs, SlicedOutput};
 use crate::model::{Affine, Network};
 
 /// A 3×3 convolution (padding 1) with its BatchNorm folded in.
@@ -216,7 +215,7 @@ pub fn forward(
     folded: &FoldedNet,
     input: &[f32],
     opts: &Options,
-) -> Result<SlicedOutput> {
+) -> Result<ImageOutput> {
     opts.validate()?;
     SCRATCH.with(|cell| match cell.try_borrow_mut() {
         Ok(mut sc) => forward_with(net, folded, input, opts, &mut sc),
@@ -237,7 +236,7 @@ fn forward_with(
     input: &[f32],
     opts: &Options,
     sc: &mut Scratch,
-) -> Result<SlicedOutput> {
+) -> Result<ImageOutput> {
     let size = net.card.input.size;
     let mut macs = ExecutedMacs::default();
     let widest = folded
@@ -352,7 +351,7 @@ fn forward_with(
     sc.x = x;
     sc.y = y;
     sc.all = all;
-    Ok(SlicedOutput {
+    Ok(ImageOutput {
         logits,
         decisions,
         executed: macs,

@@ -170,6 +170,26 @@ pub struct Decision {
     pub gate_macs: u64,
 }
 
+/// MACs counted from the operand shapes of every convolution and matrix product executed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ExecutedMacs {
+    /// Convolutions and classifier.
+    pub compute: u64,
+    /// Gate fully connected layers.
+    pub gates: u64,
+}
+
+/// Output of a batch-1 pass that skips for real (the fast path and its sliced reference).
+#[derive(Debug)]
+pub struct ImageOutput {
+    /// Logits of the one image.
+    pub logits: Vec<f32>,
+    /// Per block decisions.
+    pub decisions: Vec<Decision>,
+    /// MACs actually executed.
+    pub executed: ExecutedMacs,
+}
+
 /// Gate decisions for one block, given the pooled input `p`. Shared by both paths so they
 /// decide identically for identical `p`.
 pub(crate) fn decide(block: &Block, p: &[f32], opts: &Options) -> Decision {

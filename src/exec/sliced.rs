@@ -9,18 +9,12 @@
 
 use candle_core::{Device, Tensor};
 
-use super::{affine, conv3x3, decide, head, needs_pool, pool, shortcut, stem, Decision, Options};
+use super::{
+    affine, conv3x3, decide, head, needs_pool, pool, shortcut, stem, ExecutedMacs, ImageOutput,
+    Options,
+};
 use crate::error::Result;
 use crate::model::{Affine, Network};
-
-/// MACs counted from the operand shapes of every convolution and matrix product executed.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct ExecutedMacs {
-    /// Convolutions and classifier.
-    pub compute: u64,
-    /// Gate fully connected layers.
-    pub gates: u64,
-}
 
 impl ExecutedMacs {
     fn conv(&mut self, w: &Tensor, out: &Tensor) -> Result<()> {
@@ -31,23 +25,12 @@ impl ExecutedMacs {
     }
 }
 
-/// Output of a sliced pass.
-#[derive(Debug)]
-pub struct SlicedOutput {
-    /// Logits of the one image.
-    pub logits: Vec<f32>,
-    /// Per block decisions.
-    pub decisions: Vec<Decision>,
-    /// MACs actually executed.
-    pub executed: ExecutedMacs,
-}
-
 fn select(t: &Tensor, idx: &Tensor, dim: usize) -> Result<Tensor> {
     Ok(t.index_select(idx, dim)?.contiguous()?)
 }
 
 /// Runs one normalised image `x` (`[1, 3, 32, 32]`).
-pub fn forward(net: &Network, x: &Tensor, opts: &Options) -> Result<SlicedOutput> {
+pub fn forward(net: &Network, x: &Tensor, opts: &Options) -> Result<ImageOutput> {
     opts.validate()?;
     let mut macs = ExecutedMacs::default();
     let mut decisions = Vec::with_capacity(net.blocks.len());
@@ -117,7 +100,7 @@ pub fn forward(net: &Network, x: &Tensor, opts: &Options) -> Result<SlicedOutput
     }
     let logits = head(net, &x)?;
     macs.compute += net.linear_w.elem_count() as u64;
-    Ok(SlicedOutput {
+    Ok(ImageOutput {
         logits: logits.flatten_all()?.to_vec1::<f32>()?,
         decisions,
         executed: macs,
