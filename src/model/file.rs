@@ -180,8 +180,10 @@ impl Network {
     }
 
     /// A network with deterministic pseudo-random weights (and gates if `gates`), for tests and
-    /// for trying the tools without trained weights. Gate biases are spread over [0, 1] so that
-    /// thresholds skip a mix of blocks and channels.
+    /// fuzzing. Gate biases are spread over [0, 1] so that thresholds skip a mix of blocks and
+    /// channels. Behind the `test-helpers` feature, which the project's own tests and fuzz targets
+    /// turn on (a dev-dependency of the crate on itself), so it is not part of the library users get.
+    #[cfg(feature = "test-helpers")]
     pub fn random(n: usize, gates: bool, seed: u64) -> Result<Network> {
         let mut card = ModelCard::static_cifar10(
             &format!("random-r{}", 6 * n + 2),
