@@ -289,7 +289,7 @@ export function checkList(suite) {
 export async function openDemo(browser, base, { viewport, model = null }) {
   const page = await browser.newPage({ viewport });
   await page.route('**/gallery/index.json', (r) => r.fulfill({ json: { images: [] } }));
-  await page.goto(`${base}/`);
+  await page.goto(`${base}/`, { waitUntil: 'domcontentloaded' });
   await page.locator('#status[data-state="ready"]').waitFor({ timeout: 60000 });
   if (model) {
     await page.selectOption('#model-select', model);

@@ -191,7 +191,7 @@ try {
   const page = await context.newPage();
   page.on('pageerror', (e) => pageErrors.push(String(e)));
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
-  await page.goto(`${base}/`);
+  await page.goto(`${base}/`, { waitUntil: 'domcontentloaded' });
   await ready(page);
   check('no image loaded: the routes and cost views are hidden', !(await page.locator('#routes').isVisible()) && !(await page.locator('#cost').isVisible()));
 

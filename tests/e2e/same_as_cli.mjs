@@ -75,7 +75,7 @@ try {
   const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(`${base}/`);
+  await page.goto(`${base}/`, { waitUntil: 'domcontentloaded' });
   await page.locator('#status[data-state="ready"]').waitFor({ timeout: TIMEOUT });
 
   // The page's own modules in the page: image.js decodes, the worker runs the model.

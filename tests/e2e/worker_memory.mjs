@@ -54,7 +54,7 @@ let status = 1;
 try {
   const page = await browser.newPage();
   await page.exposeFunction('rendererRss', rendererRss);
-  await page.goto(`${base}/`);
+  await page.goto(`${base}/`, { waitUntil: 'domcontentloaded' });
   const samples = await page.evaluate(async ({ n, modelUrl }) => {
     const w = new Worker('worker.js', { type: 'module' });
     let next = 0;
