@@ -14,7 +14,7 @@ import { chromium } from 'playwright-core';
 import {
   ARGS, CHROMIUM,
   artifacts, checkList, cli, cliClassify, cliInfo, makeImage, need, readCard, root, startServer, withCard,
-  withRandomGates, writePng,
+  withRandomGates, writePng, gotoPage
 } from './lib.mjs';
 
 process.on('uncaughtException', (e) => {
@@ -184,7 +184,7 @@ try {
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
 
   // 1. load: the card, the gates' state, the chart's "no curve" message
-  await page.goto(`${base}/`, { waitUntil: 'domcontentloaded' });
+  await gotoPage(page, `${base}/`);
   await ready(page);
   check('model loaded and card shown', (await text(page, '#card')).includes(card.name) && (await page.locator('#model').isVisible()));
   const note = await text(page, '#gates-note');
@@ -465,7 +465,7 @@ try {
   // 12. a browser without WebAssembly gets a message, not a blank page
   const noWasm = await context.newPage();
   await noWasm.addInitScript(() => { delete globalThis.WebAssembly; });
-  await noWasm.goto(`${base}/`, { waitUntil: 'domcontentloaded' });
+  await gotoPage(noWasm, `${base}/`);
   await noWasm.locator('#fatal').waitFor({ state: 'visible', timeout: TIMEOUT });
   const fatalText = await text(noWasm, '#fatal');
   check('no WebAssembly: says so', /does not support WebAssembly/i.test(fatalText), fatalText);

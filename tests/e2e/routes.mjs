@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import {
-  ARGS, CHROMIUM, artifacts, checkList, cli, cliClassify, cliInfo, makeImage, need, readCard, root, startServer, writePng,
+  ARGS, CHROMIUM, artifacts, checkList, cli, cliClassify, cliInfo, makeImage, need, readCard, root, startServer, writePng, gotoPage
 } from './lib.mjs';
 
 process.on('uncaughtException', (e) => {
@@ -191,7 +191,7 @@ try {
   const page = await context.newPage();
   page.on('pageerror', (e) => pageErrors.push(String(e)));
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
-  await page.goto(`${base}/`, { waitUntil: 'domcontentloaded' });
+  await gotoPage(page, `${base}/`);
   await ready(page);
   check('no image loaded: the routes and cost views are hidden', !(await page.locator('#routes').isVisible()) && !(await page.locator('#cost').isVisible()));
 

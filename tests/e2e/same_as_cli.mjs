@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import {
-  ARGS, CHROMIUM, artifacts, checkList, cli, cliClassify, encodePng, makeImage, need, root, startServer,
+  ARGS, CHROMIUM, artifacts, checkList, cli, cliClassify, encodePng, makeImage, need, root, startServer, gotoPage
 } from './lib.mjs';
 
 process.on('uncaughtException', (e) => {
@@ -75,7 +75,7 @@ try {
   const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(`${base}/`, { waitUntil: 'domcontentloaded' });
+  await gotoPage(page, `${base}/`);
   await page.locator('#status[data-state="ready"]').waitFor({ timeout: TIMEOUT });
 
   // The page's own modules in the page: image.js decodes, the worker runs the model.

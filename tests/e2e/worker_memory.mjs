@@ -9,7 +9,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { ARGS, CHROMIUM, cli, need, root, startServer } from './lib.mjs';
+import { ARGS, CHROMIUM, cli, gotoPage, need, root, startServer } from './lib.mjs';
 
 const N = Number(process.argv[2] ?? 1000);
 need(cli, 'build it with `cargo build --release`');
@@ -54,7 +54,7 @@ let status = 1;
 try {
   const page = await browser.newPage();
   await page.exposeFunction('rendererRss', rendererRss);
-  await page.goto(`${base}/`, { waitUntil: 'domcontentloaded' });
+  await gotoPage(page, `${base}/`);
   const samples = await page.evaluate(async ({ n, modelUrl }) => {
     const w = new Worker('worker.js', { type: 'module' });
     let next = 0;
