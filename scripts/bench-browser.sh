@@ -8,7 +8,7 @@
 # Steps: builds the wasm module and the CLI (incremental; --no-build skips), installs tests/e2e's pinned
 # npm packages when stale, exports the model's static network to ONNX under tests/e2e/artifacts/bench/
 # (train/.venv, lcnet_train.onnx_export; redone when the model file is newer), writes N CIFAR-10 test
-# images there with `lcnet gallery` when ../shared (or $LCNET_SHARED) has the data set (else generated
+# images there with `lcnet-www gallery` when ../shared (or $LCNET_SHARED) has the data set (else generated
 # pictures), then runs the bench. Everything it writes is under tests/e2e/artifacts/ (gitignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -92,9 +92,9 @@ if [ -f "$data" ]; then
   [ "$per_class" -le 100 ] || die "--images at most 1000 with CIFAR-10 images"
   gal="$out/gallery-$per_class"
   if [ ! -f "$gal/index.json" ]; then
-    [ -x target/release/lcnet ] || die "target/release/lcnet is missing: run cargo build --release"
-    say "writing $per_class CIFAR-10 test images per class to $gal (lcnet gallery)"
-    target/release/lcnet gallery --data "$data" --out "$gal" --per-class "$per_class" >&2
+    [ -x target/release/lcnet-www ] || die "target/release/lcnet-www is missing: run cargo build --release"
+    say "writing $per_class CIFAR-10 test images per class to $gal (lcnet-www gallery)"
+    target/release/lcnet-www gallery --data "$data" --out "$gal" --per-class "$per_class" >&2
   fi
   img_args=(--images-dir "$gal")
 else

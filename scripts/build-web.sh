@@ -3,7 +3,7 @@
 #   www/pkg/     the wasm module (release, lib only, then wasm-opt -O3) + its wasm-bindgen `--target web` JS glue
 #   www/models/  copies of weights/*.safetensors (not *.fixtures.safetensors) + index.json
 #   www/gallery/index.json  an empty sample list, only when none exists yet (scripts/serve.sh
-#                fills www/gallery/ from a local CIFAR-10 copy with `lcnet gallery`)
+#                fills www/gallery/ from a local CIFAR-10 copy with `lcnet-www gallery`)
 # Idempotent. Needs the rustup target wasm32-unknown-unknown and the wasm-bindgen CLI at the
 # version Cargo.lock pins (scripts/setup.sh installs both); wasm-opt comes from the npm package
 # pinned in tools/wasm-opt (installed here with `npm ci` on first use; needs Node.js/npm).
@@ -39,8 +39,8 @@ have=$(wasm-bindgen --version | awk '{print $2}')
 # --- wasm ----------------------------------------------------------------------------------
 # LCNET_WASM_FEATURES=stock-wasm adds the stock candle path for scripts/bench-browser.sh.
 features=${LCNET_WASM_FEATURES:-}
-echo "build-web: cargo build --lib --release --target $target ${features:+--features $features}"
-cargo build --lib --release --target "$target" ${features:+--features "$features"}
+echo "build-web: cargo build -p lcnet --lib --release --target $target ${features:+--features $features}"
+cargo build -p lcnet --lib --release --target "$target" ${features:+--features "$features"}
 wasm="$target_dir/$target/release/lcnet.wasm"
 [ -f "$wasm" ] || die "$wasm was not produced"
 rm -rf www/pkg.tmp

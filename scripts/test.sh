@@ -26,7 +26,7 @@ if [ "$status" != 0 ]; then
   printf '%s\n' "${results[@]}"
   exit 1
 fi
-step fmt cargo fmt --check
+step fmt cargo fmt --all --check
 step clippy cargo clippy --release --all-targets -- -D warnings
 step lint bash scripts/lint.sh
 step js-unit node --test tests/unit/

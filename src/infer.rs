@@ -4,22 +4,74 @@ use candle_core::{Device, Tensor};
 use web_time::Instant;
 
 use crate::error::{Error, Result};
-use crate::exec::{fast, sliced, Decision, Mode, OptionOverrides, Options, DEFAULT_TOP_K};
+use crate::exec::fast::{self, FoldedNet, TimeSplit};
+use crate::exec::{sliced, Decision, Mode, OptionOverrides, Options, DEFAULT_TOP_K};
 use crate::macs::{block_macs, fixed_macs, static_macs};
-use crate::model::Network;
+use crate::model::{file, Network};
 use crate::trace::{softmax, top_k, BlockTrace, Trace};
 
-impl Network {
+/// A [`Network`] ready for the fast path: the model plus its weights folded with BN and packed
+/// once ([`FoldedNet`]). The packed form belongs to the fast path, so the model stays plain data
+/// (a [`Network`] alone evaluates, traces and saves); what classifies images one at a time, the
+/// CLI and the browser, holds one of these. Dereferences to its [`Network`].
+#[derive(Debug, Clone)]
+pub struct Classifier {
+    network: Network,
+    folded: FoldedNet,
+}
+
+impl Classifier {
+    /// Folds and packs `network`'s weights for the fast path.
+    pub fn new(network: Network) -> Result<Self> {
+        let folded = FoldedNet::new(&network)?;
+        Ok(Self { network, folded })
+    }
+
+    /// Loads and validates a model file ([`crate::load`]), then packs it.
+    pub fn load(bytes: &[u8]) -> Result<Self> {
+        Self::new(file::load(bytes)?)
+    }
+
+    /// The model.
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+
+    /// The folded weights the fast path runs.
+    pub fn folded(&self) -> &FoldedNet {
+        &self.folded
+    }
+
     /// Classifies one normalised input (`[3·size·size]`, from [`crate::preprocess::to_input`])
     /// on the fast path, where skipped blocks and channels are not computed.
     pub fn classify(&self, input: &[f32], opts: &Options) -> Result<Trace> {
-        self.check_input(input)?;
+        let net = &self.network;
+        net.check_input(input)?;
         let start = Instant::now();
-        let out = fast::forward(self, &self.folded, input, opts)?;
+        let out = fast::forward(net, &self.folded, input, opts)?;
         let elapsed_ms = start.elapsed().as_secs_f64() * 1e3;
-        Ok(self.trace(&out.logits, &out.decisions, opts, elapsed_ms))
+        Ok(net.trace(&out.logits, &out.decisions, opts, elapsed_ms))
     }
+}
 
+impl Classifier {
+    /// The pass [`Classifier::classify`] makes, with the time of each part of it measured
+    /// ([`fast::forward_timed`]): for `lcnet bench`.
+    pub fn time_split(&self, input: &[f32], opts: &Options) -> Result<TimeSplit> {
+        self.network.check_input(input)?;
+        fast::forward_timed(&self.network, &self.folded, input, opts).map(|(_, t)| t)
+    }
+}
+
+impl std::ops::Deref for Classifier {
+    type Target = Network;
+
+    fn deref(&self) -> &Network {
+        &self.network
+    }
+}
+
+impl Network {
     fn check_input(&self, input: &[f32]) -> Result<()> {
         let size = self.card.input.size;
         if input.len() != 3 * size * size {
@@ -31,7 +83,7 @@ impl Network {
         Ok(())
     }
 
-    /// [`Network::classify`] on the reference path: the same skipping, done with candle's
+    /// [`Classifier::classify`] on the reference path: the same skipping, done with candle's
     /// stock convolutions on sliced weights.
     pub fn classify_reference(&self, input: &[f32], opts: &Options) -> Result<Trace> {
         self.check_input(input)?;

@@ -7,7 +7,7 @@
 //! - [`model`]: the network, defined once, and its file format (safetensors + model card);
 //! - [`exec`]: the forward passes — the batch-1 *fast* path ([`exec::fast`], its convolution
 //!   kernel in [`exec::kernel`]), where skipped blocks and channels cost nothing: what the CLI
-//!   and the browser run, through [`Network::classify`]; the *sliced* path ([`exec::sliced`]),
+//!   and the browser run, through [`Classifier::classify`]; the *sliced* path ([`exec::sliced`]),
 //!   the same skipping on candle's stock convolutions, the reference the fast path is tested
 //!   against; and the batched *masked* path ([`exec::masked`]), where gates multiply by zero,
 //!   for evaluation;
@@ -35,5 +35,6 @@ pub mod wasm;
 
 pub use error::{Error, Result};
 pub use exec::{Mode, OptionOverrides, Options};
+pub use infer::Classifier;
 pub use model::{file::load, ModelCard, Network};
 pub use trace::Trace;

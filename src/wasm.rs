@@ -5,7 +5,6 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::exec::{Mode, Options};
-use crate::model::file;
 use crate::preprocess;
 
 fn js_err(e: impl std::fmt::Display) -> JsError {
@@ -58,7 +57,7 @@ pub fn check_image_size(width: u32, height: u32) -> Result<(), JsError> {
 /// A loaded model.
 #[wasm_bindgen]
 pub struct Model {
-    net: crate::Network,
+    net: crate::Classifier,
 }
 
 #[wasm_bindgen]
@@ -68,7 +67,7 @@ impl Model {
     pub fn new(bytes: &[u8]) -> Result<Model, JsError> {
         console_error_panic_hook::set_once();
         Ok(Model {
-            net: file::load(bytes).map_err(js_err)?,
+            net: crate::Classifier::load(bytes).map_err(js_err)?,
         })
     }
 
@@ -98,7 +97,7 @@ impl Model {
         height: u32,
         options: JsValue,
     ) -> Result<JsValue, JsError> {
-        self.run(rgba, width, height, options, crate::Network::classify)
+        self.run(rgba, width, height, options, crate::Classifier::classify)
     }
 
     /// [`Model::classify`] on the reference path (candle's stock convolutions on sliced
@@ -117,7 +116,7 @@ impl Model {
             width,
             height,
             options,
-            crate::Network::classify_reference,
+            |c: &crate::Classifier, x: &[f32], o: &Options| c.classify_reference(x, o),
         )
     }
 
@@ -151,7 +150,7 @@ impl Model {
         width: u32,
         height: u32,
         options: JsValue,
-        engine: fn(&crate::Network, &[f32], &Options) -> crate::Result<crate::Trace>,
+        engine: fn(&crate::Classifier, &[f32], &Options) -> crate::Result<crate::Trace>,
     ) -> Result<JsValue, JsError> {
         let opts = self.options(options)?;
         let input =

@@ -6,7 +6,7 @@ mod common;
 use candle_core::{Device, Tensor};
 use lcnet::exec::{masked, sliced, Mode, Options};
 use lcnet::macs;
-use lcnet::Network;
+use lcnet::{Classifier, Network};
 
 fn input_tensor(v: &[f32]) -> Tensor {
     Tensor::from_slice(v, (1, 3, 32, 32), &Device::Cpu).unwrap()
@@ -53,6 +53,11 @@ fn settings() -> Vec<Options> {
         ..Options::static_net()
     });
     v
+}
+
+/// A random network packed for the fast path.
+fn classifier(n: usize, gates: bool, seed: u64) -> Classifier {
+    Classifier::new(Network::random(n, gates, seed).unwrap()).unwrap()
 }
 
 #[test]
@@ -144,7 +149,7 @@ fn thresholds_at_minus_infinity_give_the_static_network() {
 
 #[test]
 fn executed_macs_equal_the_accounting() {
-    let net = Network::random(3, true, 11).unwrap();
+    let net = classifier(3, true, 11);
     let mut seen = std::collections::BTreeSet::new();
     for seed in 0..6 {
         let x = common::random_input(seed);
@@ -190,7 +195,7 @@ fn static_macs_match_the_known_totals() {
 
 #[test]
 fn trace_reports_what_ran() {
-    let net = Network::random(2, true, 3).unwrap();
+    let net = classifier(2, true, 3);
     let t = net
         .classify(&common::random_input(4), &Options::dynamic(0.5, 0.5))
         .unwrap();
@@ -233,12 +238,12 @@ fn fast_path_equals_the_candle_reference() {
     use lcnet::exec::fast;
     let mut worst = 0f32;
     for (n, seed) in [(1, 2u64), (3, 13)] {
-        let net = Network::random(n, true, seed).unwrap();
+        let net = classifier(n, true, seed);
         for i in 0..3 {
             let x = common::random_input(seed * 10 + i);
             for opts in settings() {
                 let r = sliced::forward(&net, &input_tensor(&x), &opts).unwrap();
-                let f = fast::forward(&net, &net.folded, &x, &opts).unwrap();
+                let f = fast::forward(&net, net.folded(), &x, &opts).unwrap();
                 worst = worst.max(max_diff(&r.logits, &f.logits));
                 assert_eq!(r.executed, f.executed, "{opts:?}");
                 for (a, b) in r.decisions.iter().zip(&f.decisions) {
@@ -254,7 +259,7 @@ fn fast_path_equals_the_candle_reference() {
 
 #[test]
 fn forcing_a_block_changes_the_macs_by_exactly_its_cost() {
-    let net = Network::random(2, true, 5).unwrap();
+    let net = classifier(2, true, 5);
     let x = common::random_input(9);
     let base_opts = Options::dynamic(0.5, 0.5);
     let base = net.classify(&x, &base_opts).unwrap();

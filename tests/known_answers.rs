@@ -8,16 +8,17 @@ use lcnet::eval::Evaluator;
 use lcnet::exec::{masked, Options};
 use lcnet::model::file::import_state_dict;
 use lcnet::preprocess::to_input;
-use lcnet::Network;
+use lcnet::Classifier;
 use safetensors::SafeTensors;
 
 const MEAN: [f32; 3] = [0.485, 0.456, 0.406];
 const STD: [f32; 3] = [0.229, 0.224, 0.225];
 
-fn reference(depth: usize) -> Option<Network> {
+fn reference(depth: usize) -> Option<Classifier> {
     let path = common::shared_file(&format!("reference/resnet{depth}-reference.safetensors"))?;
     let bytes = std::fs::read(path).unwrap();
-    Some(import_state_dict(&bytes, &format!("ref-r{depth}"), MEAN, STD).unwrap())
+    let net = import_state_dict(&bytes, &format!("ref-r{depth}"), MEAN, STD).unwrap();
+    Some(Classifier::new(net).unwrap())
 }
 
 fn check_logits(depth: usize) {

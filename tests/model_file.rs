@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use lcnet::model::file::import_state_dict;
-use lcnet::{Error, Network, Options};
+use lcnet::{Classifier, Error, Network, Options};
 use safetensors::tensor::{Dtype, TensorView};
 
 /// One stored tensor: name, dtype, shape, little-endian bytes.
@@ -54,10 +54,13 @@ fn round_trip_keeps_card_and_outputs() {
         .map(|i| ((i * 7) % 13) as f32 / 6.0 - 1.0)
         .collect();
     let o = Options::dynamic(0.5, 0.5);
-    assert_eq!(
-        net.classify(&x, &o).unwrap().logits,
-        again.classify(&x, &o).unwrap().logits
-    );
+    let run = |n: &Network| {
+        Classifier::new(n.clone())
+            .unwrap()
+            .classify(&x, &o)
+            .unwrap()
+    };
+    assert_eq!(run(&net).logits, run(&again).logits);
 }
 
 #[test]
@@ -256,10 +259,13 @@ fn import_reads_depth_and_drops_batch_counters() {
     assert_eq!(imported.card.provenance["imported_from"]["source"], "test");
     let x = vec![0.1f32; 3072];
     let o = Options::static_net();
-    assert_eq!(
-        imported.classify(&x, &o).unwrap().logits,
-        net.classify(&x, &o).unwrap().logits
-    );
+    let run = |n: &Network| {
+        Classifier::new(n.clone())
+            .unwrap()
+            .classify(&x, &o)
+            .unwrap()
+    };
+    assert_eq!(run(&imported).logits, run(&net).logits);
     assert!(import_state_dict(b"nonsense", "x", [0.5; 3], [0.25; 3]).is_err());
 }
 

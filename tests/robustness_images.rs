@@ -68,7 +68,7 @@ fn noise_rgb(w: u32, h: u32, seed: u64) -> image::RgbImage {
 
 /// Decodes, pre-processes and classifies; panics with the message if anything fails.
 fn classifies(bytes: &[u8]) -> String {
-    let net = Network::random(1, true, 1).unwrap();
+    let net = lcnet::Classifier::new(Network::random(1, true, 1).unwrap()).unwrap();
     let input = decode_input(bytes, &spec()).unwrap_or_else(|e| panic!("refused: {e}"));
     assert_eq!(input.len(), 3 * 32 * 32);
     assert!(input.iter().all(|v| v.is_finite()));

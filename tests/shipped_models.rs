@@ -53,7 +53,8 @@ fn shipped_models_match_their_pytorch_fixtures() {
     assert!(!models.is_empty(), "weights/ holds no model file");
     for path in models {
         let bytes = std::fs::read(&path).unwrap();
-        let net = lcnet::load(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let net =
+            lcnet::Classifier::load(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let fx_path = PathBuf::from(
             path.to_string_lossy()
                 .replace(".safetensors", ".fixtures.safetensors"),

@@ -20,7 +20,7 @@ fn good() -> &'static [u8] {
 }
 
 fn check(bytes: &[u8]) {
-    if let Ok(net) = lcnet::load(bytes) {
+    if let Ok(net) = lcnet::Classifier::load(bytes) {
         // Whatever loads must run.
         let x = vec![0.1f32; 3 * 32 * 32];
         let _ = net.classify(&x, &net.default_options());

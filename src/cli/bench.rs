@@ -6,6 +6,7 @@ use serde::Serialize;
 use web_time::Instant;
 
 use lcnet::data::cifar::{self, Split};
+use lcnet::exec::fast::{BlockTime, TimeSplit};
 use lcnet::exec::kernel::{self, Backend};
 use lcnet::{preprocess, Options};
 
@@ -79,7 +80,101 @@ struct Report {
     macs_dynamic: f64,
     /// (ms dynamic / ms static) ÷ (MACs dynamic / MACs static): 1.0 = every MAC skipped is time saved.
     realised_ratio: f64,
+    /// Where the static pass spends its time (separate timed passes, medians per image).
+    split_static: SplitReport,
+    /// Where the dynamic pass spends its time.
+    split_dynamic: SplitReport,
     options: Options,
+}
+
+/// A [`TimeSplit`] summed by part over the blocks, with the blocks beside it (ms; each figure the
+/// median over the images of that figure, so the parts need not add up to the total exactly).
+#[derive(Serialize)]
+struct SplitReport {
+    stem: f64,
+    pool: f64,
+    gates: f64,
+    shortcut: f64,
+    conv1: f64,
+    conv2: f64,
+    epilogue: f64,
+    head: f64,
+    total: f64,
+    blocks: Vec<BlockSplit>,
+}
+
+#[derive(Serialize)]
+struct BlockSplit {
+    block: String,
+    #[serde(flatten)]
+    time: BlockTime,
+    total: f64,
+}
+
+/// The parts of one split as a flat list (stem, head, then six per block), for medians.
+fn flatten(t: &TimeSplit) -> Vec<f64> {
+    let mut v = vec![t.stem, t.head];
+    for b in &t.blocks {
+        v.extend([b.pool, b.gates, b.shortcut, b.conv1, b.conv2, b.epilogue]);
+    }
+    v
+}
+
+/// The part-by-part median of splits of the same network.
+fn median_split(samples: &[TimeSplit]) -> TimeSplit {
+    let flat: Vec<Vec<f64>> = samples.iter().map(flatten).collect();
+    let n = flat.first().map_or(0, Vec::len);
+    let m: Vec<f64> = (0..n)
+        .map(|i| median(&mut flat.iter().map(|f| f[i]).collect::<Vec<_>>()))
+        .collect();
+    let block = |c: &[f64]| BlockTime {
+        pool: c[0],
+        gates: c[1],
+        shortcut: c[2],
+        conv1: c[3],
+        conv2: c[4],
+        epilogue: c[5],
+    };
+    TimeSplit {
+        stem: m.first().copied().unwrap_or(0.0),
+        head: m.get(1).copied().unwrap_or(0.0),
+        blocks: m
+            .get(2..)
+            .unwrap_or(&[])
+            .chunks_exact(6)
+            .map(block)
+            .collect(),
+    }
+}
+
+fn split_report(net: &lcnet::Network, per_image: &[TimeSplit]) -> SplitReport {
+    let m = median_split(per_image);
+    let sum = |f: fn(&BlockTime) -> f64| m.blocks.iter().map(f).sum::<f64>();
+    let mut totals: Vec<f64> = per_image
+        .iter()
+        .map(|t| t.stem + t.head + t.blocks.iter().map(BlockTime::total).sum::<f64>())
+        .collect();
+    SplitReport {
+        stem: m.stem,
+        pool: sum(|b| b.pool),
+        gates: sum(|b| b.gates),
+        shortcut: sum(|b| b.shortcut),
+        conv1: sum(|b| b.conv1),
+        conv2: sum(|b| b.conv2),
+        epilogue: sum(|b| b.epilogue),
+        head: m.head,
+        total: median(&mut totals),
+        blocks: net
+            .blocks
+            .iter()
+            .zip(&m.blocks)
+            .map(|(b, t)| BlockSplit {
+                block: format!("{}.{}", b.stage, b.index),
+                time: *t,
+                total: t.total(),
+            })
+            .collect(),
+    }
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -106,12 +201,41 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         a.images > 0 && a.runs > 0,
         "--images and --runs must be at least 1"
     );
-    let net = crate::load_model(&a.model)?;
+    let net = lcnet::Classifier::new(crate::load_model(&a.model)?)?;
     let dynamic = a.gates.options(&net)?;
     kernel::set_backend(a.kernel.into());
-    let stat = Options::static_net();
-    let spec = &net.card.input;
-    let inputs: Vec<Vec<f32>> = match &a.data {
+    let inputs = bench_inputs(&a, &net.card.input)?;
+    let t = measure(&net, &inputs, &dynamic, &a)?;
+    let (s, d) = (spread(t.ms_static), spread(t.ms_dynamic));
+    let mut ms_stock = t.ms_stock;
+    let r = Report {
+        model: net.card.name.clone(),
+        images: inputs.len(),
+        runs: a.runs,
+        kernel: kernel::describe(a.kernel.into()),
+        ms_static: s.median,
+        ms_dynamic: d.median,
+        ms_static_stock: median(&mut ms_stock),
+        realised_ratio: (d.median / s.median) / (t.macs_dynamic / t.macs_static),
+        split_static: split_report(&net, &t.split_static),
+        split_dynamic: split_report(&net, &t.split_dynamic),
+        ms_static_spread: s,
+        ms_dynamic_spread: d,
+        macs_static: t.macs_static,
+        macs_dynamic: t.macs_dynamic,
+        options: dynamic,
+    };
+    if a.json {
+        out!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        print_table(&r);
+    }
+    Ok(())
+}
+
+/// `a.images` inputs: CIFAR-10 test images spread evenly over the split, or generated ones.
+fn bench_inputs(a: &Args, spec: &lcnet::model::InputSpec) -> anyhow::Result<Vec<Vec<f32>>> {
+    Ok(match &a.data {
         Some(d) => {
             let ds = cifar::load(d, Split::Test, &mut |_, _| {})?;
             anyhow::ensure!(!ds.is_empty(), "no images in {}", d.display());
@@ -127,57 +251,75 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 preprocess::to_input(&px, 32, 32, 3, spec)
             })
             .collect::<Result<_, _>>()?,
-    };
+    })
+}
+
+/// Per image, the median of `a.runs` timings of each setting, and of as many timed splits; MACs
+/// per image.
+struct Timings {
+    ms_static: Vec<f64>,
+    ms_dynamic: Vec<f64>,
+    ms_stock: Vec<f64>,
+    split_static: Vec<TimeSplit>,
+    split_dynamic: Vec<TimeSplit>,
+    macs_static: f64,
+    macs_dynamic: f64,
+}
+
+fn measure(
+    net: &lcnet::Classifier,
+    inputs: &[Vec<f32>],
+    dynamic: &Options,
+    a: &Args,
+) -> anyhow::Result<Timings> {
+    let stat = Options::static_net();
     for i in 0..a.warmup {
         let x = &inputs[i % inputs.len()];
         net.classify(x, &stat)?;
-        net.classify(x, &dynamic)?;
+        net.classify(x, dynamic)?;
     }
-    let (mut ms_s, mut ms_d, mut ms_k, mut macs_s, mut macs_d) =
-        (vec![], vec![], vec![], 0f64, 0f64);
-    for x in &inputs {
-        let mut ts = Vec::with_capacity(a.runs);
-        let mut td = Vec::with_capacity(a.runs);
-        let mut tk = Vec::with_capacity(a.runs);
+    let mut t = Timings {
+        ms_static: vec![],
+        ms_dynamic: vec![],
+        ms_stock: vec![],
+        split_static: vec![],
+        split_dynamic: vec![],
+        macs_static: 0.0,
+        macs_dynamic: 0.0,
+    };
+    let ms = |start: Instant| start.elapsed().as_secs_f64() * 1e3;
+    for x in inputs {
+        let (mut ts, mut td, mut tk) = (vec![], vec![], vec![]);
         // Interleaved so that machine noise hits both settings alike.
         for _ in 0..a.runs {
-            let t = Instant::now();
+            let start = Instant::now();
             let s = net.classify(x, &stat)?;
-            ts.push(t.elapsed().as_secs_f64() * 1e3);
-            let t = Instant::now();
-            let d = net.classify(x, &dynamic)?;
-            td.push(t.elapsed().as_secs_f64() * 1e3);
-            let t = Instant::now();
+            ts.push(ms(start));
+            let start = Instant::now();
+            let d = net.classify(x, dynamic)?;
+            td.push(ms(start));
+            let start = Instant::now();
             net.classify_reference(x, &stat)?;
-            tk.push(t.elapsed().as_secs_f64() * 1e3);
-            macs_s = s.macs as f64;
-            macs_d += d.macs as f64 / a.runs as f64;
+            tk.push(ms(start));
+            t.macs_static = s.macs as f64;
+            t.macs_dynamic += d.macs as f64 / (a.runs * inputs.len()) as f64;
         }
-        ms_s.push(median(&mut ts));
-        ms_d.push(median(&mut td));
-        ms_k.push(median(&mut tk));
+        t.ms_static.push(median(&mut ts));
+        t.ms_dynamic.push(median(&mut td));
+        t.ms_stock.push(median(&mut tk));
+        // Timed apart from the runs above: reading the clock inside a pass must not touch them.
+        let (mut ss, mut sd) = (vec![], vec![]);
+        for _ in 0..a.runs {
+            ss.push(net.time_split(x, &stat)?);
+            sd.push(net.time_split(x, dynamic)?);
+        }
+        t.split_static.push(median_split(&ss));
+        t.split_dynamic.push(median_split(&sd));
     }
-    macs_d /= inputs.len() as f64;
-    let (s, d) = (spread(ms_s), spread(ms_d));
-    let r = Report {
-        model: net.card.name.clone(),
-        images: inputs.len(),
-        runs: a.runs,
-        kernel: kernel::describe(a.kernel.into()),
-        ms_static: s.median,
-        ms_dynamic: d.median,
-        ms_static_stock: median(&mut ms_k),
-        realised_ratio: (d.median / s.median) / (macs_d / macs_s),
-        ms_static_spread: s,
-        ms_dynamic_spread: d,
-        macs_static: macs_s,
-        macs_dynamic: macs_d,
-        options: dynamic,
-    };
-    if a.json {
-        out!("{}", serde_json::to_string_pretty(&r)?);
-        return Ok(());
-    }
+    Ok(t)
+}
+
+fn print_table(r: &Report) {
     out!(
         "model      {} ({} images × {} runs, batch 1, fast path, {})",
         r.model,
@@ -202,11 +344,26 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         "static, stock candle path: {:.3} ms median",
         r.ms_static_stock
     );
+    out!("time split, ms (medians over images; --json has each block):");
+    out!("           stem    pool   gates shortcut  conv1   conv2 epilogue  head   total");
+    for (name, p) in [("static", &r.split_static), ("dynamic", &r.split_dynamic)] {
+        out!(
+            "{name:<9}{:>6.3}{:>8.3}{:>8.3}{:>8.3}{:>8.3}{:>8.3}{:>8.3}{:>7.3}{:>8.3}",
+            p.stem,
+            p.pool,
+            p.gates,
+            p.shortcut,
+            p.conv1,
+            p.conv2,
+            p.epilogue,
+            p.head,
+            p.total
+        );
+    }
     out!(
         "dynamic/static: time {:.3}, MACs {:.3}; realised-saving ratio {:.3} (1.0 = every MAC skipped is time saved)",
         r.ms_dynamic / r.ms_static,
         r.macs_dynamic / r.macs_static,
         r.realised_ratio
     );
-    Ok(())
 }

@@ -30,7 +30,7 @@ struct Row {
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
-    let net = crate::load_model(&a.model)?;
+    let net = lcnet::Classifier::new(crate::load_model(&a.model)?)?;
     let opts = a.gates.options(&net)?;
     let mut rows = Vec::new();
     for path in &a.images {

@@ -1,4 +1,5 @@
-//! `lcnet`: inspect, import, classify, evaluate and serve LC-Net models.
+//! `lcnet`: inspect, import, classify, evaluate and benchmark LC-Net models. (The demo's server
+//! and sample gallery are `lcnet-www`, in `tools/www`: they need no model code.)
 
 /// `println!` that ends the program quietly when stdout is closed (e.g. piped into `head`).
 macro_rules! out {
@@ -8,10 +9,8 @@ macro_rules! out {
 mod bench;
 mod classify;
 mod eval;
-mod gallery;
 mod import;
 mod info;
-mod serve;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -37,12 +36,8 @@ enum Command {
     Classify(classify::Args),
     /// Accuracy and compute over CIFAR-10 (JPEG tree, .tar.gz of it, or binary batches).
     Eval(eval::Args),
-    /// Serve the web demo (www/) on localhost.
-    Serve(serve::Args),
     /// Time static vs dynamic inference (batch 1, fast path; the stock candle path for reference) on the same images.
     Bench(bench::Args),
-    /// Write a few CIFAR-10 test images per class (PNG + index.json) for the demo's gallery.
-    Gallery(gallery::Args),
 }
 
 fn main() -> ExitCode {
@@ -52,9 +47,7 @@ fn main() -> ExitCode {
         Command::Import(a) => import::run(a),
         Command::Classify(a) => classify::run(a),
         Command::Eval(a) => eval::run(a),
-        Command::Serve(a) => serve::run(a),
         Command::Bench(a) => bench::run(a),
-        Command::Gallery(a) => gallery::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

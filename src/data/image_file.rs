@@ -203,24 +203,10 @@ pub fn decode_native(bytes: &[u8]) -> Result<Decoded> {
         return Err(bad("the image's format could not be told from its bytes"));
     };
     let mut reader = reader;
-    let mut working = 0;
-    if format == ImageFormat::Jpeg {
-        let info = jpeg_info(bytes);
-        if !info.complete {
-            // The JPEG decoder pads a cut-off scan with grey rather than failing.
-            return Err(bad(
-                "truncated JPEG: the file ends before the image data does (no end-of-image marker)",
-            ));
-        }
-        if let Some(c) = finer_component(bytes) {
-            return Err(bad(format!(
-                "unsupported JPEG: component {} is sampled {}×{}, more finely than the first \
-                 (luma) component's {}×{}",
-                c.index, c.factors.0, c.factors.1, c.first.0, c.first.1
-            )));
-        }
-        working = info.progressive_coefficients;
-    }
+    let working = match format {
+        ImageFormat::Jpeg => jpeg_preflight(bytes)?,
+        _ => 0,
+    };
     // The header is read with only the allocation limit, so that the size checks below, not the
     // decoder's, produce the message; the full limits are set before any pixel is decoded.
     let mut header_limits = Limits::default();
@@ -231,23 +217,7 @@ pub fn decode_native(bytes: &[u8]) -> Result<Decoded> {
     let color = decoder.color_type();
     check_dimensions(w, h)?;
     let total = decoder.total_bytes();
-    if total.saturating_add(working) > MAX_DECODED_BYTES {
-        let what = if working > 0 {
-            "progressive JPEG"
-        } else {
-            "image"
-        };
-        return Err(bad(format!(
-            "a {w}×{h} {color:?} {what} needs {} MiB to decode, over the {} MiB limit",
-            (total + working).div_ceil(1024 * 1024),
-            MAX_DECODED_BYTES / (1024 * 1024)
-        )));
-    }
-    if total != w as u64 * h as u64 * color.bytes_per_pixel() as u64 {
-        return Err(bad(format!(
-            "the decoder reports {total} bytes for a {w}×{h} {color:?} image"
-        )));
-    }
+    check_decoded_size(w, h, color, total, working)?;
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);
@@ -272,6 +242,49 @@ pub fn decode_native(bytes: &[u8]) -> Result<Decoded> {
         color,
         buf,
     })
+}
+
+/// Refuses the JPEGs the decoder would mishandle rather than reject (cut-off scans, chroma sampled
+/// more finely than luma); returns the bytes a progressive JPEG's coefficients need while decoding.
+fn jpeg_preflight(bytes: &[u8]) -> Result<u64> {
+    let info = jpeg_info(bytes);
+    if !info.complete {
+        // The JPEG decoder pads a cut-off scan with grey rather than failing.
+        return Err(bad(
+            "truncated JPEG: the file ends before the image data does (no end-of-image marker)",
+        ));
+    }
+    if let Some(c) = finer_component(bytes) {
+        return Err(bad(format!(
+            "unsupported JPEG: component {} is sampled {}×{}, more finely than the first \
+             (luma) component's {}×{}",
+            c.index, c.factors.0, c.factors.1, c.first.0, c.first.1
+        )));
+    }
+    Ok(info.progressive_coefficients)
+}
+
+/// Refuses an image whose decoded pixels (`total` bytes, plus `working` bytes of progressive JPEG
+/// coefficients) exceed the budget, or whose size the decoder reports inconsistently.
+fn check_decoded_size(w: u32, h: u32, color: ColorType, total: u64, working: u64) -> Result<()> {
+    if total.saturating_add(working) > MAX_DECODED_BYTES {
+        let what = if working > 0 {
+            "progressive JPEG"
+        } else {
+            "image"
+        };
+        return Err(bad(format!(
+            "a {w}×{h} {color:?} {what} needs {} MiB to decode, over the {} MiB limit",
+            (total + working).div_ceil(1024 * 1024),
+            MAX_DECODED_BYTES / (1024 * 1024)
+        )));
+    }
+    if total != w as u64 * h as u64 * color.bytes_per_pixel() as u64 {
+        return Err(bad(format!(
+            "the decoder reports {total} bytes for a {w}×{h} {color:?} image"
+        )));
+    }
+    Ok(())
 }
 
 /// Pre-processes `channels` interleaved samples per pixel (grey, grey+alpha, RGB or RGBA), each

@@ -12,8 +12,11 @@
 
 use super::kernel::{self, Geometry};
 use super::{decide, Decision, ExecutedMacs, ImageOutput, Options};
+use serde::Serialize;
+use web_time::Instant;
+
 use crate::error::Result;
-use crate::model::{Affine, Network};
+use crate::model::{Affine, Block, Network};
 
 /// A 3×3 convolution (padding 1) with its BatchNorm folded in.
 #[derive(Debug, Clone, Default)]
@@ -216,12 +219,96 @@ pub fn forward(
     input: &[f32],
     opts: &Options,
 ) -> Result<ImageOutput> {
+    run(net, folded, input, opts, &mut Clock::default()).map(|(out, _)| out)
+}
+
+/// [`forward`], timing each part of the pass: where the time goes when the gates skip work
+/// (`lcnet bench --json`). The clock reads cost little next to a pass natively; in a browser the
+/// clock is too coarse for per-block figures.
+pub fn forward_timed(
+    net: &Network,
+    folded: &FoldedNet,
+    input: &[f32],
+    opts: &Options,
+) -> Result<(ImageOutput, TimeSplit)> {
+    let mut clock = Clock {
+        last: Some(Instant::now()),
+        ..Clock::default()
+    };
+    run(net, folded, input, opts, &mut clock)
+}
+
+fn run(
+    net: &Network,
+    folded: &FoldedNet,
+    input: &[f32],
+    opts: &Options,
+    clock: &mut Clock,
+) -> Result<(ImageOutput, TimeSplit)> {
     opts.validate()?;
     SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut sc) => forward_with(net, folded, input, opts, &mut sc),
+        Ok(mut sc) => forward_with(net, folded, input, opts, &mut sc, clock),
         // Re-entered on the same thread (cannot happen today): use fresh buffers.
-        Err(_) => forward_with(net, folded, input, opts, &mut Scratch::default()),
+        Err(_) => forward_with(net, folded, input, opts, &mut Scratch::default(), clock),
     })
+}
+
+/// Milliseconds one block spent in each part of its work.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct BlockTime {
+    /// Global average pooling of the block input, for the gates.
+    pub pool: f64,
+    /// The L-Net and C-Net gates (and the decision).
+    pub gates: f64,
+    /// The shortcut: copying (or subsampling) the input into the output.
+    pub shortcut: f64,
+    /// conv1 for the kept channels.
+    pub conv1: f64,
+    /// conv2 over the kept channels.
+    pub conv2: f64,
+    /// ReLU and C-Net scaling after conv1; L-Net scaling, residual add and ReLU after conv2.
+    pub epilogue: f64,
+}
+
+impl BlockTime {
+    /// The sum of the parts.
+    pub fn total(&self) -> f64 {
+        self.pool + self.gates + self.shortcut + self.conv1 + self.conv2 + self.epilogue
+    }
+}
+
+/// Where one fast-path pass spent its time, in milliseconds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TimeSplit {
+    /// The stem convolution and its ReLU.
+    pub stem: f64,
+    /// Per block, in execution order.
+    pub blocks: Vec<BlockTime>,
+    /// The final pooling and the classifier.
+    pub head: f64,
+}
+
+/// A stopwatch read between the parts of a pass, and the current block's times. `last` is `None`
+/// when the pass is not timed: then no clock is read.
+#[derive(Default)]
+struct Clock {
+    last: Option<Instant>,
+    block: BlockTime,
+}
+
+impl Clock {
+    /// Milliseconds since the previous lap (0 when not timing).
+    fn lap(&mut self) -> f64 {
+        match &mut self.last {
+            Some(t) => {
+                let now = Instant::now();
+                let ms = now.duration_since(*t).as_secs_f64() * 1e3;
+                *t = now;
+                ms
+            }
+            None => 0.0,
+        }
+    }
 }
 
 /// Global average pool of `c` planes of `n` values into `out`.
@@ -236,8 +323,11 @@ fn forward_with(
     input: &[f32],
     opts: &Options,
     sc: &mut Scratch,
-) -> Result<ImageOutput> {
+    clock: &mut Clock,
+) -> Result<(ImageOutput, TimeSplit)> {
     let size = net.card.input.size;
+    let mut split = TimeSplit::default();
+    clock.lap();
     let mut macs = ExecutedMacs::default();
     let widest = folded
         .blocks
@@ -249,93 +339,147 @@ fn forward_with(
     if sc.all.len() < widest {
         sc.all = (0..widest).collect();
     }
+    // Taken out of the scratch so that the helpers can borrow the rest of it mutably.
     let all = std::mem::take(&mut sc.all);
     let mut x = std::mem::take(&mut sc.x);
     let mut y = std::mem::take(&mut sc.y);
+    let stem = &folded.stem;
     macs.compute += conv3x3(
-        &folded.stem,
+        stem,
         input,
         size,
         &all[..3],
-        &all[..folded.stem.out_ch],
+        &all[..stem.out_ch],
         &mut sc.conv,
         &mut x,
     );
     x.iter_mut().for_each(|v| *v = v.max(0.0));
+    split.stem = clock.lap();
     let mut hw = size;
     let mut decisions = Vec::with_capacity(net.blocks.len());
     for (block, fb) in net.blocks.iter().zip(&folded.blocks) {
-        let n_in = hw * hw;
+        clock.block = BlockTime::default();
         sc.pooled.clear();
         if super::needs_pool(block, opts) {
-            pool_into(&x, n_in, &mut sc.pooled);
+            pool_into(&x, hw * hw, &mut sc.pooled);
         }
+        clock.block.pool = clock.lap();
         let d: Decision = decide(block, &sc.pooled, opts);
         macs.gates += d.gate_macs;
-        let ohw = block.out_hw;
-        let n_out = ohw * ohw;
-        // Option-A shortcut into the output buffer (zero channels padded on both sides).
-        y.clear();
-        y.resize(block.out_ch * n_out, 0.0);
-        let pad_lo = (block.out_ch - block.in_ch) / 2;
-        for c in 0..block.in_ch {
-            let dst = &mut y[(c + pad_lo) * n_out..(c + pad_lo + 1) * n_out];
-            let src = &x[c * n_in..(c + 1) * n_in];
-            if block.stride == 1 {
-                dst.copy_from_slice(src);
-            } else {
-                for yy in 0..ohw {
-                    for xx in 0..ohw {
-                        dst[yy * ohw + xx] = src[(yy * 2) * hw + xx * 2];
-                    }
-                }
-            }
-        }
+        clock.block.gates = clock.lap();
+        shortcut(block, &x, hw, &mut y);
+        clock.block.shortcut = clock.lap();
         if d.executed {
-            let l = d.s_l.unwrap_or(1.0);
-            let k = d.kept.len();
-            if k == 0 {
-                // conv2 sees only zeros: BN2 leaves its shift.
-                for (c, plane) in y.chunks_exact_mut(n_out).enumerate() {
-                    let add = l * fb.conv2.bias[c];
-                    plane.iter_mut().for_each(|v| *v = (*v + add).max(0.0));
-                }
-            } else {
-                macs.compute += conv3x3(
-                    &fb.conv1,
-                    &x,
-                    hw,
-                    &all[..block.in_ch],
-                    &d.kept,
-                    &mut sc.conv,
-                    &mut sc.h,
-                );
-                for (j, plane) in sc.h.chunks_exact_mut(n_out).enumerate() {
-                    let scale = d.s_c.as_ref().map_or(1.0, |s| s[d.kept[j]]);
-                    plane.iter_mut().for_each(|v| *v = v.max(0.0) * scale);
-                }
-                macs.compute += conv3x3(
-                    &fb.conv2,
-                    &sc.h,
-                    ohw,
-                    &d.kept,
-                    &all[..block.out_ch],
-                    &mut sc.conv,
-                    &mut sc.r,
-                );
-                for (yv, rv) in y.iter_mut().zip(&sc.r) {
-                    *yv = (*yv + l * rv).max(0.0);
-                }
-            }
+            macs.compute += residual(block, fb, &d, &x, hw, &all, sc, &mut y, clock);
         }
         std::mem::swap(&mut x, &mut y);
-        hw = ohw;
+        hw = block.out_hw;
         decisions.push(d);
+        if clock.last.is_some() {
+            split.blocks.push(clock.block);
+        }
     }
     pool_into(&x, hw * hw, &mut sc.pooled);
-    let pooled = &sc.pooled;
+    let logits = linear(folded, &sc.pooled);
+    macs.compute += folded.linear_w.len() as u64;
+    split.head = clock.lap();
+    sc.x = x;
+    sc.y = y;
+    sc.all = all;
+    let out = ImageOutput {
+        logits,
+        decisions,
+        executed: macs,
+    };
+    Ok((out, split))
+}
+
+/// Writes the option-A shortcut of `x` (`in_ch` planes of `hw × hw`) into `y`: subsampled for
+/// stride 2, the added channels zero on both sides. A skipped block costs this and its gate.
+fn shortcut(block: &Block, x: &[f32], hw: usize, y: &mut Vec<f32>) {
+    let ohw = block.out_hw;
+    let n_in = hw * hw;
+    let n_out = ohw * ohw;
+    y.clear();
+    y.resize(block.out_ch * n_out, 0.0);
+    let pad_lo = (block.out_ch - block.in_ch) / 2;
+    for c in 0..block.in_ch {
+        let dst = &mut y[(c + pad_lo) * n_out..(c + pad_lo + 1) * n_out];
+        let src = &x[c * n_in..(c + 1) * n_in];
+        if block.stride == 1 {
+            dst.copy_from_slice(src);
+        } else {
+            for yy in 0..ohw {
+                for xx in 0..ohw {
+                    dst[yy * ohw + xx] = src[(yy * 2) * hw + xx * 2];
+                }
+            }
+        }
+    }
+}
+
+/// Adds the residual branch of an executed block to `y` (which holds the shortcut) and applies
+/// the block's ReLU: conv1 for the kept channels only, scaled by their C-Net values, conv2 over
+/// those channels, scaled by the L-Net value. Returns the MACs computed.
+#[allow(clippy::too_many_arguments)]
+fn residual(
+    block: &Block,
+    fb: &FoldedBlock,
+    d: &Decision,
+    x: &[f32],
+    hw: usize,
+    all: &[usize],
+    sc: &mut Scratch,
+    y: &mut [f32],
+    clock: &mut Clock,
+) -> u64 {
+    let n_out = block.out_hw * block.out_hw;
+    let l = d.s_l.unwrap_or(1.0);
+    if d.kept.is_empty() {
+        // conv2 sees only zeros: BN2 leaves its shift.
+        for (c, plane) in y.chunks_exact_mut(n_out).enumerate() {
+            let add = l * fb.conv2.bias[c];
+            plane.iter_mut().for_each(|v| *v = (*v + add).max(0.0));
+        }
+        clock.block.epilogue += clock.lap();
+        return 0;
+    }
+    let mut macs = conv3x3(
+        &fb.conv1,
+        x,
+        hw,
+        &all[..block.in_ch],
+        &d.kept,
+        &mut sc.conv,
+        &mut sc.h,
+    );
+    clock.block.conv1 = clock.lap();
+    for (j, plane) in sc.h.chunks_exact_mut(n_out).enumerate() {
+        let scale = d.s_c.as_ref().map_or(1.0, |s| s[d.kept[j]]);
+        plane.iter_mut().for_each(|v| *v = v.max(0.0) * scale);
+    }
+    clock.block.epilogue += clock.lap();
+    macs += conv3x3(
+        &fb.conv2,
+        &sc.h,
+        block.out_hw,
+        &d.kept,
+        &all[..block.out_ch],
+        &mut sc.conv,
+        &mut sc.r,
+    );
+    clock.block.conv2 = clock.lap();
+    for (yv, rv) in y.iter_mut().zip(&sc.r) {
+        *yv = (*yv + l * rv).max(0.0);
+    }
+    clock.block.epilogue += clock.lap();
+    macs
+}
+
+/// The classifier on the pooled features.
+fn linear(folded: &FoldedNet, pooled: &[f32]) -> Vec<f32> {
     let c = pooled.len();
-    let logits: Vec<f32> = folded
+    folded
         .linear_b
         .iter()
         .enumerate()
@@ -346,14 +490,5 @@ fn forward_with(
                 .map(|(w, p)| w * p)
                 .sum::<f32>()
         })
-        .collect();
-    macs.compute += folded.linear_w.len() as u64;
-    sc.x = x;
-    sc.y = y;
-    sc.all = all;
-    Ok(ImageOutput {
-        logits,
-        decisions,
-        executed: macs,
-    })
+        .collect()
 }

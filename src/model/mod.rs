@@ -105,8 +105,6 @@ pub struct Network {
     pub linear_b: Tensor,
     /// The tensors as stored (f32), in file order, for re-saving.
     pub(crate) raw: Vec<(String, Tensor)>,
-    /// The same weights with BN folded in, packed once for the fast path.
-    pub folded: std::sync::Arc<crate::exec::fast::FoldedNet>,
 }
 
 /// Every tensor name and shape an architecture needs, in a fixed order.
@@ -214,7 +212,7 @@ impl Network {
                 hw = out_hw;
             }
         }
-        let mut net = Self {
+        Ok(Self {
             stem: get("conv1.weight")?,
             stem_bn: affine("bn1")?,
             blocks,
@@ -222,10 +220,7 @@ impl Network {
             linear_b: get("linear.bias")?,
             card,
             raw,
-            folded: Default::default(),
-        };
-        net.folded = std::sync::Arc::new(crate::exec::fast::FoldedNet::new(&net)?);
-        Ok(net)
+        })
     }
 
     /// Number of learned parameters (BN running statistics excluded).

@@ -32,7 +32,7 @@ process.on('uncaughtException', (e) => {
   process.exit(1);
 });
 
-// The same policy as `lcnet serve` (src/cli/serve.rs): both runtimes must work under it.
+// The same policy as `lcnet-www serve` (tools/www/src/serve.rs): both runtimes must work under it.
 const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; "
   + "img-src 'self' blob: data:; style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; "
   + "frame-ancestors 'none'";

@@ -10,6 +10,8 @@ import { deflateSync } from 'node:zlib';
 export const here = dirname(fileURLToPath(import.meta.url));
 export const root = resolve(here, '..', '..');
 export const cli = join(root, 'target', 'release', 'lcnet');
+/** The demo's server and gallery writer (tools/www). */
+export const www = join(root, 'target', 'release', 'lcnet-www');
 export const artifacts = join(here, 'artifacts');
 /** Debian's Chromium (scripts/setup.sh installs it) and the flags every browser test uses. */
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -219,21 +221,21 @@ function freePort() {
   });
 }
 
-/** Starts `lcnet serve` on www/ at a free local port; returns the process and the base URL. */
+/** Starts `lcnet-www serve` on www/ at a free local port; returns the process and the base URL. */
 export async function startServer() {
   const port = await freePort();
-  const proc = spawn(cli, ['serve', '--dir', join(root, 'www'), '--port', String(port), '--host', '127.0.0.1'],
+  const proc = spawn(www, ['serve', '--dir', join(root, 'www'), '--port', String(port), '--host', '127.0.0.1'],
     { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr.on('data', (d) => { stderr += d; });
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
-    if (proc.exitCode !== null) throw new Error(`lcnet serve exited (${proc.exitCode}): ${stderr}`);
+    if (proc.exitCode !== null) throw new Error(`lcnet-www serve exited (${proc.exitCode}): ${stderr}`);
     try { if ((await fetch(`${base}/`)).ok) return { proc, base }; } catch { /* not yet */ }
     await new Promise((r) => setTimeout(r, 100));
   }
   proc.kill();
-  throw new Error(`lcnet serve did not answer on ${base}: ${stderr}`);
+  throw new Error(`lcnet-www serve did not answer on ${base}: ${stderr}`);
 }
 
 /** A drawn aeroplane: sky gradient, fuselage, swept wings and tail, a little noise. */

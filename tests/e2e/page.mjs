@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 import {
   ARGS, CHROMIUM,
-  artifacts, checkList, cli, cliClassify, cliInfo, makeImage, need, readCard, root, startServer, withCard,
+  artifacts, checkList, cli, cliClassify, cliInfo, makeImage, need, readCard, root, startServer, withCard, www,
   withRandomGates, writePng, gotoPage
 } from './lib.mjs';
 
@@ -26,6 +26,7 @@ const TIMEOUT = 60_000;
 const SHARED = resolve(process.env.LCNET_SHARED ?? join(root, '..', 'shared'));
 
 need(cli, 'build it with `cargo build --release`');
+need(www, 'build it with `cargo build --release`');
 need(join(root, 'www', 'pkg', 'lcnet_bg.wasm'), 'run scripts/build-web.sh first');
 need(join(root, 'www', 'models', 'index.json'), 'run scripts/build-web.sh first');
 need(CHROMIUM, 'install Debian chromium (scripts/setup.sh), or set CHROMIUM');
@@ -163,7 +164,7 @@ const galleryIndex = join(root, 'www', 'gallery', 'index.json');
 const dataPath = process.env.LCNET_DATA ?? join(SHARED, 'data', 'cifar10-jpeg.tar.gz');
 let gallery = existsSync(galleryIndex) ? JSON.parse(readFileSync(galleryIndex, 'utf8')).images ?? [] : [];
 if (gallery.length === 0 && existsSync(dataPath)) {
-  execFileSync(cli, ['gallery', '--data', dataPath, '--out', join(root, 'www', 'gallery'), '--per-class', '3'], { stdio: 'ignore' });
+  execFileSync(www, ['gallery', '--data', dataPath, '--out', join(root, 'www', 'gallery'), '--per-class', '3'], { stdio: 'ignore' });
   gallery = JSON.parse(readFileSync(galleryIndex, 'utf8')).images;
 }
 

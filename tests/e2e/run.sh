@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end tests: wasm vs native parity (Node) and the page in headless Chromium.
-# Assumes target/release/lcnet (cargo build --release) and www/pkg + www/models
+# Assumes target/release/lcnet and lcnet-www (cargo build --release) and www/pkg + www/models
 # (scripts/build-web.sh) exist. Installs the pinned npm packages when missing or stale.
 # Prints one summary line per test ("ok NAME" / "FAILED NAME") and exits non-zero on failure.
 set -uo pipefail
@@ -10,7 +10,9 @@ root=$(cd ../.. && pwd)
 fail_setup() { echo "e2e: $*" >&2; echo "FAILED e2e setup"; exit 1; }
 
 command -v node >/dev/null || fail_setup "node not found (install Node.js ≥ 20; scripts/setup.sh)"
-[ -x "$root/target/release/lcnet" ] || fail_setup "target/release/lcnet is missing: run 'cargo build --release'"
+for bin in lcnet lcnet-www; do
+  [ -x "$root/target/release/$bin" ] || fail_setup "target/release/$bin is missing: run 'cargo build --release'"
+done
 [ -f "$root/www/pkg/lcnet_bg.wasm" ] || fail_setup "www/pkg is missing: run 'bash scripts/build-web.sh'"
 
 lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)

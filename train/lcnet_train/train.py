@@ -650,7 +650,7 @@ def sandwich_step(model, xb, yb, cfg, smacs, seed, precision, device, epochs_don
     return full, total, terms
 
 
-def main(argv=None) -> int:
+def arg_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", required=True,
                     help="name in train/configs/ or a JSON file (its \"base\" config, if any, read first)")
@@ -664,7 +664,105 @@ def main(argv=None) -> int:
     ap.add_argument("--max-steps", type=int, help="stop (after checkpointing) at this global step")
     ap.add_argument("--no-progress", action="store_true")
     ap.add_argument("--dump-rank-state", metavar="DIR", help="each rank writes its final state dict here (tests)")
-    args = ap.parse_args(argv)
+    return ap
+
+
+# Keys that change how often we look, not what is trained: a resume may alter them.
+RESUME_MAY_CHANGE = {"comment", "eval_every", "eval_batch", "checkpoint_every_s", "num_threads", "channels_last"}
+
+
+def resume_checkpoint(ckpt_path: Path, cfg: dict, run: str, log):
+    """The checkpoint to continue from, refusing one whose config differs from `cfg` in anything but
+    how often we look, or a re-plan/precision switch that reproduces every step already trained."""
+    ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+    # keys added to DEFAULTS after the checkpoint was written count as their default
+    changed = {k: (ck["config"].get(k, DEFAULTS.get(k)), cfg.get(k, DEFAULTS.get(k)))
+               for k in (set(cfg) | set(ck["config"])) - RESUME_MAY_CHANGE
+               if ck["config"].get(k, DEFAULTS.get(k)) != cfg.get(k, DEFAULTS.get(k))}
+    # A re-plan (shorter or longer run) is accepted only when the new plan reproduces every epoch already
+    # trained, so the config alone still says exactly what the run did.
+    if changed and set(changed) <= {"epochs", "schedule_plan"}:
+        started = ck["epoch"] + (1 if ck["step"] else 0)
+        if plan_reproduces(ck["config"], cfg, planned_epochs, started) and cfg["epochs"] > ck["epoch"]:
+            log(f"{run}: re-planned at epoch {ck['epoch']}: {changed}")
+            changed = {}
+    # A precision switch likewise: the new plan must say what every step already trained ran at.
+    if changed and set(changed) <= {"precision", "precision_plan"}:
+        done_steps = ck["schedule"]["global_step"]
+        if plan_reproduces(ck["config"], cfg, precision_at, done_steps):
+            log(f"{run}: precision from global step {done_steps}: {precision_at(cfg, done_steps)} ({changed})")
+            changed = {}
+    if changed:
+        raise SystemExit(f"{ckpt_path}: config differs from the checkpoint's (old, new): {changed}")
+    return ck
+
+
+def plain_step(ddp_model, model, xb, yb, cfg, mode, smacs, teacher, precision, device, progress):
+    """Forward and backward of one batch outside the sandwich rule; returns (logits, loss)."""
+    with autocast(device, precision):
+        if mode == "static":
+            logits = ddp_model(xb, mode="static")
+            infos = None
+        else:
+            logits, infos = ddp_model(xb, mode=mode, tau_l=cfg["tau_l"], tau_c=cfg["tau_c"], trace=True)
+        logits = logits.float()
+        loss = F.cross_entropy(logits, yb, label_smoothing=cfg["label_smoothing"])
+        if infos is not None:
+            rho = rho_at(cfg, progress)
+            for v in gate_loss(model, infos, cfg, logits, xb, smacs, rho, teacher).values():
+                loss = loss + v.float()
+    loss.backward()
+    return logits, loss
+
+
+def make_logger(log_path: Path):
+    """A function that prints a time-stamped line and appends it to `log_path`."""
+    def log(msg: str):
+        line = f"{dt.datetime.now().isoformat(timespec='seconds')} {msg}"
+        print(line, flush=True)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "a") as f:
+            f.write(line + "\n")
+    return log
+
+
+class Progress:
+    """The per-epoch progress bar (tqdm), or nothing when `enabled` is false."""
+
+    def __init__(self, enabled: bool, run: str, epoch: int, epochs: int, steps: int, initial: int):
+        self.bar = None
+        if enabled:
+            from tqdm import tqdm
+            self.bar = tqdm(total=steps, initial=initial, desc=f"{run} ep {epoch + 1}/{epochs}",
+                            mininterval=1.0 if sys.stderr.isatty() else 30.0, dynamic_ncols=True, leave=True)
+
+    def update(self, loss: float, acc: float, ips: float, lr: float, left_s: float):
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"loss {loss:.3f} acc {acc:.3f} {ips:.0f} img/s lr {lr:.4f} ETA {left_s / 60:.0f} min",
+                                     refresh=False)
+            self.bar.update(1)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def load_split(args, cfg: dict, device, verbose: bool):
+    """The data set and the config's subsets of it: training images (uint8, on `device`) and labels,
+    test images and labels (on the CPU: evaluation moves them batch by batch)."""
+    cif = D.load(args.data, Path(args.cache) if args.cache else None, verbose=verbose)
+    tr_idx = subset(len(cif.train_y), cfg["train_subset"], cfg["seed"], 1)
+    te_idx = subset(len(cif.test_y), cfg["test_subset"], cfg["seed"], 2)
+    train_x = D.to_nchw(cif.train_x)[tr_idx].to(device)
+    train_y = torch.as_tensor(cif.train_y)[tr_idx].to(device)
+    test_x = D.to_nchw(cif.test_x)[te_idx]
+    test_y = torch.as_tensor(cif.test_y)[te_idx]
+    return cif, train_x, train_y, test_x, test_y
+
+
+def main(argv=None) -> int:
+    args = arg_parser().parse_args(argv)
 
     cfg = load_config(args.config, args.set)
     run = args.run or cfg["name"]
@@ -675,52 +773,17 @@ def main(argv=None) -> int:
     ckpt_path = Path(args.out) / run / "last.pt"
     log_path = Path(args.logs) / f"{run}.log"
 
-    def log(msg: str):
-        if rank != 0:
-            return
-        line = f"{dt.datetime.now().isoformat(timespec='seconds')} {msg}"
-        print(line, flush=True)
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(log_path, "a") as f:
-            f.write(line + "\n")
+    log = make_logger(log_path) if rank == 0 else (lambda msg: None)
 
     # ---- state
-    # Keys that change how often we look, not what is trained: a resume may alter them.
-    RESUME_MAY_CHANGE = {"comment", "eval_every", "eval_batch", "checkpoint_every_s", "num_threads", "channels_last"}
-    ck = None
-    if args.resume and ckpt_path.is_file():
-        ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
-        # keys added to DEFAULTS after the checkpoint was written count as their default
-        changed = {k: (ck["config"].get(k, DEFAULTS.get(k)), cfg.get(k, DEFAULTS.get(k)))
-                   for k in (set(cfg) | set(ck["config"])) - RESUME_MAY_CHANGE
-                   if ck["config"].get(k, DEFAULTS.get(k)) != cfg.get(k, DEFAULTS.get(k))}
-        # A re-plan (shorter or longer run) is accepted only when the new plan reproduces every epoch already
-        # trained, so the config alone still says exactly what the run did.
-        if changed and set(changed) <= {"epochs", "schedule_plan"}:
-            started = ck["epoch"] + (1 if ck["step"] else 0)
-            if plan_reproduces(ck["config"], cfg, planned_epochs, started) and cfg["epochs"] > ck["epoch"]:
-                log(f"{run}: re-planned at epoch {ck['epoch']}: {changed}")
-                changed = {}
-        # A precision switch likewise: the new plan must say what every step already trained ran at.
-        if changed and set(changed) <= {"precision", "precision_plan"}:
-            done_steps = ck["schedule"]["global_step"]
-            if plan_reproduces(ck["config"], cfg, precision_at, done_steps):
-                log(f"{run}: precision from global step {done_steps}: {precision_at(cfg, done_steps)} ({changed})")
-                changed = {}
-        if changed:
-            raise SystemExit(f"{ckpt_path}: config differs from the checkpoint's (old, new): {changed}")
+    ck = resume_checkpoint(ckpt_path, cfg, run, log) if args.resume and ckpt_path.is_file() else None
+    if ck is not None:
         if ck.get("done"):
             log(f"{run}: already complete ({ck['epoch']} epochs); nothing to do")
             return 0
 
-    cif = D.load(args.data, Path(args.cache) if args.cache else None, verbose=rank == 0)
+    cif, train_x, train_y, test_x, test_y = load_split(args, cfg, device, verbose=rank == 0)
     mean, std = cif.mean_std()
-    tr_idx = subset(len(cif.train_y), cfg["train_subset"], cfg["seed"], 1)
-    te_idx = subset(len(cif.test_y), cfg["test_subset"], cfg["seed"], 2)
-    train_x = D.to_nchw(cif.train_x)[tr_idx].to(device)
-    train_y = torch.as_tensor(cif.train_y)[tr_idx].to(device)
-    test_x = D.to_nchw(cif.test_x)[te_idx]
-    test_y = torch.as_tensor(cif.test_y)[te_idx]
     norm = D.Normalizer(mean, std, device)
 
     torch.manual_seed(cfg["seed"])  # initial weights
@@ -785,14 +848,10 @@ def main(argv=None) -> int:
 
     t_start = time.time()
     t_ckpt = time.time()
-    use_bar = rank == 0 and not args.no_progress
-    if use_bar:
-        from tqdm import tqdm
     set_train_mode(model, cfg)
     while epoch < cfg["epochs"]:
         perm = D.epoch_permutation(n_train, cfg["seed"], epoch).to(device)
-        bar = tqdm(total=steps_per_epoch, initial=step, desc=f"{run} ep {epoch + 1}/{cfg['epochs']}",
-                   mininterval=1.0 if sys.stderr.isatty() else 30.0, dynamic_ncols=True, leave=True) if use_bar else None
+        bar = Progress(rank == 0 and not args.no_progress, run, epoch, cfg["epochs"], steps_per_epoch, step)
         seen = correct = 0
         loss_sum = 0.0
         t_ep = time.time()
@@ -813,19 +872,8 @@ def main(argv=None) -> int:
                                                 precision_at(cfg, gstep), device, epoch + step / steps_per_epoch,
                                                 teacher)
             else:
-                with autocast(device, precision_at(cfg, gstep)):
-                    if mode == "static":
-                        logits = ddp_model(xb, mode="static")
-                        infos = None
-                    else:
-                        logits, infos = ddp_model(xb, mode=mode, tau_l=cfg["tau_l"], tau_c=cfg["tau_c"], trace=True)
-                    logits = logits.float()
-                    loss = F.cross_entropy(logits, yb, label_smoothing=cfg["label_smoothing"])
-                    if infos is not None:
-                        rho = rho_at(cfg, epoch + step / steps_per_epoch)
-                        for v in gate_loss(model, infos, cfg, logits, xb, smacs, rho, teacher).values():
-                            loss = loss + v.float()
-                loss.backward()
+                logits, loss = plain_step(ddp_model, model, xb, yb, cfg, mode, smacs, teacher,
+                                          precision_at(cfg, gstep), device, epoch + step / steps_per_epoch)
             if cfg["grad_clip"]:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg["grad_clip"])
             opt.step()
@@ -834,16 +882,11 @@ def main(argv=None) -> int:
             seen += len(yb)
             correct += (logits.argmax(1) == yb).sum().item()
             loss_sum += loss.item() * len(yb)
-            if bar is not None:
-                dt_ep = time.time() - t_ep
-                ips = steps_run * bs / max(1e-9, dt_ep)
-                left = (total_steps - gstep - 1) * bs / max(1e-9, ips)
-                bar.set_postfix_str(f"loss {loss_sum / seen:.3f} acc {correct / seen:.3f} {ips:.0f} img/s "
-                                    f"lr {opt.param_groups[0]['lr']:.4f} ETA {left / 60:.0f} min", refresh=False)
-                bar.update(1)
+            ips = steps_run * bs / max(1e-9, time.time() - t_ep)
+            bar.update(loss_sum / seen, correct / seen, ips, opt.param_groups[0]["lr"],
+                       (total_steps - gstep - 1) * bs / max(1e-9, ips))
             if args.max_steps is not None and gstep + 1 >= args.max_steps:
-                if bar is not None:
-                    bar.close()
+                bar.close()
                 checkpoint()
                 log(f"{run}: stopped at --max-steps {args.max_steps} (epoch {epoch} step {step})")
                 finish(dist, model, rank, args.dump_rank_state)
@@ -851,8 +894,7 @@ def main(argv=None) -> int:
             if time.time() - t_ckpt >= cfg["checkpoint_every_s"]:
                 checkpoint(collective=False)
                 t_ckpt = time.time()
-        if bar is not None:
-            bar.close()
+        bar.close()
         epoch += 1
         step = 0
         if dist is not None:

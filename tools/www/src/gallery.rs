@@ -1,12 +1,12 @@
-//! `lcnet gallery`: a few CIFAR-10 test images per class as PNG, plus `index.json` with their
-//! true labels, for the demo page's sample gallery (built locally, never committed).
+//! `lcnet-www gallery`: a few CIFAR-10 test images per class as PNG, plus `index.json` with their
+//! true labels, for the demo page's sample gallery (built locally, never committed). PNG, not the
+//! source JPEG, so that the page and `lcnet classify` decode the same pixels.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 
-use lcnet::data::cifar::{self, Split};
-use lcnet::model::CIFAR10_CLASSES;
+use crate::cifar::{self, CLASSES};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -35,7 +35,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         "--per-class must be 1 to 100, got {}",
         a.per_class
     );
-    let ds = cifar::load(&a.data, Split::Test, &mut |_, _| {})
+    let test = cifar::test_split(&a.data)
         .with_context(|| format!("cannot read CIFAR-10 from {}", a.data.display()))?;
     let tmp = a.out.with_extension("tmp");
     if tmp.exists() {
@@ -44,15 +44,21 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
     let mut entries = Vec::new();
-    for (c, name) in CIFAR10_CLASSES.iter().enumerate() {
-        let of_class: Vec<usize> = (0..ds.len()).filter(|&i| ds.labels[i] == c).collect();
+    for (c, name) in CLASSES.iter().enumerate() {
+        let of_class: Vec<usize> = (0..test.len()).filter(|&i| test[i].label == c).collect();
         let n = a.per_class.min(of_class.len());
         for k in 0..n {
             let i = of_class[k * of_class.len() / n];
             let file = format!("{name}-{k}.png");
             let path = tmp.join(&file);
-            image::save_buffer(&path, ds.image(i), 32, 32, image::ExtendedColorType::Rgb8)
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            image::save_buffer(
+                &path,
+                &test[i].rgb()?,
+                32,
+                32,
+                image::ExtendedColorType::Rgb8,
+            )
+            .with_context(|| format!("cannot write {}", path.display()))?;
             entries.push(Entry {
                 file,
                 label: name.to_string(),
@@ -87,7 +93,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     std::fs::rename(&tmp, &a.out)
         .with_context(|| format!("cannot move {} to {}", tmp.display(), a.out.display()))?;
-    out!(
+    println!(
         "gallery: {} test images ({} per class) with true labels in {}",
         entries.len(),
         a.per_class,

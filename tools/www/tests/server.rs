@@ -1,7 +1,5 @@
-//! `lcnet serve`, started on a free port over a scratch directory: loopback only, no way out of
+//! `lcnet-www serve`, started on a free port over a scratch directory: loopback only, no way out of
 //! the served tree, no listings, the right MIME types and CSP, concurrent and broken clients.
-
-mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -9,9 +7,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// An empty directory of its own under the test's target dir.
+fn scratch(name: &str) -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("scratch dir");
+    d
+}
+
 const SECRET: &str = "top secret: outside the served tree";
 
-/// A running `lcnet serve`, killed when dropped.
+/// A running `lcnet-www serve`, killed when dropped.
 struct Server {
     child: Child,
     port: u16,
@@ -30,7 +36,7 @@ impl Server {
     /// Starts the server on a port the system picks (`--port 0`) and reads the port from its
     /// banner: choosing a free port first and passing it races with the other tests' clients.
     fn start(root: &Path, extra: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_lcnet"))
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lcnet-www"))
             .args(["serve", "--port", "0", "--dir"])
             .arg(root)
             .args(extra)
@@ -130,7 +136,7 @@ fn get(port: u16, target: &str) -> Reply {
 
 /// A served tree with a secret next to it and symbolic links pointing out.
 fn tree(name: &str) -> (PathBuf, PathBuf) {
-    let dir = common::scratch(name);
+    let dir = scratch(name);
     std::fs::write(dir.join("secret.txt"), SECRET).unwrap();
     let root = dir.join("www");
     std::fs::create_dir_all(root.join("sub/inner")).unwrap();
@@ -356,8 +362,8 @@ fn clients_that_vanish_or_stall_do_not_stop_the_server() {
 
 #[test]
 fn a_missing_directory_is_one_clear_error() {
-    let dir = common::scratch("server_missing");
-    let out = Command::new(env!("CARGO_BIN_EXE_lcnet"))
+    let dir = scratch("server_missing");
+    let out = Command::new(env!("CARGO_BIN_EXE_lcnet-www"))
         .args(["serve", "--port", "0", "--dir"])
         .arg(dir.join("nope"))
         .output()
