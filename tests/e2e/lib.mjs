@@ -1,11 +1,14 @@
 // Helpers shared by the end-to-end tests: paths, a tiny PNG encoder, deterministic test
-// images, the native CLI, and a random-gates variant of a model file.
+// images, the native CLI, a random-gates variant of a model file, and the node:test harness
+// (soft checks, one browser per file, one context and page per test).
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
 import { deflateSync } from 'node:zlib';
+import { after, before, test } from 'node:test';
+import { chromium } from 'playwright-core';
 
 export const here = dirname(fileURLToPath(import.meta.url));
 export const root = resolve(here, '..', '..');
@@ -266,22 +269,100 @@ export function drawPlane(w, h) {
   return px;
 }
 
+// ---- node:test harness --------------------------------------------------------------------
+/** Per-test limit: page tests wait for the wasm and model loads, on a small machine. */
+export const TEST_TIMEOUT = 120_000;
+
 /**
- * A test's list of checks: `check(name, ok, detail)` records one and prints it on a line; `finish(tail)`
- * prints "SUITE: P/N checks passed" (plus `tail`) and exits, non-zero when any failed.
+ * Soft checks for one test: `check(name, ok, detail)` records one and logs it (`log`: the test's
+ * diagnostic channel), so that one failed check does not hide the next; `verify()` then throws one
+ * error that names every failed check with its detail.
  */
-export function checkList(suite) {
-  const checks = [];
+export function checks(log = console.log) {
+  const all = [];
   const check = (name, ok, detail = '') => {
-    checks.push({ name, ok: !!ok, detail });
-    console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? ` — ${detail}` : ''}`);
+    all.push({ name, ok: !!ok, detail });
+    log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? ` — ${detail}` : ''}`);
   };
-  const finish = (tail = '') => {
-    const failed = checks.filter((c) => !c.ok).length;
-    console.log(`${suite}: ${checks.length - failed}/${checks.length} checks passed${tail}`);
-    process.exit(failed ? 1 : 0);
+  const verify = () => {
+    const failed = all.filter((c) => !c.ok);
+    if (failed.length === 0) return;
+    throw new Error(`${failed.length} of ${all.length} checks failed:\n` +
+      failed.map((c) => `  ✗ ${c.name}${c.detail ? ` — ${c.detail}` : ''}`).join('\n'));
   };
-  return { check, finish };
+  return { check, verify };
+}
+
+/**
+ * One server and one Chromium for a test file, started in its before() and closed in its after(); each
+ * test still gets a context of its own (openPage). Returns an object whose `browser`, `base` and
+ * `origin` are set once before() has run.
+ */
+export function browserPerFile({ args = ARGS } = {}) {
+  const env = { browser: null, base: null, origin: null };
+  let proc = null;
+  before(async () => {
+    need(www, 'build it with `cargo build --release`');
+    need(CHROMIUM, 'install Debian chromium (scripts/setup.sh), or set CHROMIUM');
+    ({ proc, base: env.base } = await startServer());
+    env.origin = new URL(env.base).origin;
+    env.browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args });
+  });
+  after(async () => {
+    await env.browser?.close();
+    proc?.kill();
+  });
+  return env;
+}
+
+/**
+ * A fresh browser context and page for test `t`, with the hygiene every page of the demo must keep:
+ * requests leaving the page's origin are aborted (and recorded, so that they fail the test), and
+ * uncaught errors and console errors of any page of the context are collected. `finish(error)` adds
+ * those checks (and `error`, when the test body threw), closes the context and throws when any check
+ * failed. Returns { context, page, requests, check, finish }.
+ */
+export async function openPage(t, env, { viewport = { width: 1366, height: 900 }, ...contextOptions } = {}) {
+  const { check, verify } = checks((m) => t.diagnostic(m));
+  const context = await env.browser.newContext({ viewport, ...contextOptions });
+  const requests = [];
+  const pageErrors = [];
+  const consoleErrors = [];
+  context.on('request', (r) => requests.push(r.url()));
+  context.on('weberror', (e) => pageErrors.push(String(e.error())));
+  context.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  await context.route((url) => url.origin !== env.origin && url.protocol.startsWith('http'), (route) => route.abort());
+  const page = await context.newPage();
+  const finish = async (error = null) => {
+    if (error) check('test ran to the end', false, error.stack ?? String(error));
+    const { origin } = env;
+    const outside = requests.filter((u) => !(u.startsWith(`${origin}/`) || u.startsWith(`blob:${origin}/`) || u.startsWith('data:')));
+    check('no request outside the page\'s origin', outside.length === 0, outside.join(', '));
+    check('no uncaught page errors', pageErrors.length === 0, pageErrors.join(' | '));
+    check('no console errors (CSP, 404…)', consoleErrors.length === 0, consoleErrors.join(' | '));
+    await context.close().catch(() => {});
+    verify();
+  };
+  return { context, page, requests, check, finish };
+}
+
+/**
+ * A test on a page of its own: `body(p)` gets openPage's object, and the page is always finished, so
+ * a body that throws half-way still reports the checks made so far and the page's hygiene.
+ * `options`: node:test's (skip, timeout) and the browser context's (viewport, acceptDownloads…).
+ */
+export function pageTest(env, name, options, body) {
+  const { skip = false, timeout = TEST_TIMEOUT, ...contextOptions } = options;
+  test(name, { skip, timeout }, async (t) => {
+    const p = await openPage(t, env, contextOptions);
+    let error = null;
+    try {
+      await body(p, t);
+    } catch (e) {
+      error = e;
+    }
+    await p.finish(error);
+  });
 }
 
 /**

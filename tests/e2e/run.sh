@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# End-to-end tests: wasm vs native parity (Node) and the page in headless Chromium.
+# End-to-end tests: wasm vs native parity (Node) and the page in headless Chromium, as node:test files
+# (*.test.mjs: independent tests, each page test on a browser context of its own), run one file at a time
+# (Chromium is heavy and the machine may be small) with the spec reporter.
 # Assumes target/release/lcnet and lcnet-www (cargo build --release) and www/pkg + www/models
 # (scripts/build-web.sh) exist. Installs the pinned npm packages when missing or stale.
-# Prints one summary line per test ("ok NAME" / "FAILED NAME") and exits non-zero on failure.
+# Ends with one summary line (tests, passed, failed, skipped) and the failed tests' names; exits non-zero
+# when any test failed (or the runner itself did).
 set -uo pipefail
 cd "$(dirname "$0")"
 root=$(cd ../.. && pwd)
@@ -23,17 +26,21 @@ if [ ! -d node_modules ] || [ "$(cat "$stamp" 2>/dev/null)" != "$lock_sum" ]; th
   echo "$lock_sum" > "$stamp"
 fi
 
-results=()
-status=0
-for t in wasm_parity page same_as_cli routes worker_memory; do
-  echo "== $t"
-  if node "$t.mjs"; then
-    results+=("ok     e2e $t")
-  else
-    results+=("FAILED e2e $t")
-    status=1
-  fi
-done
+# The suites: the Node-only parity first, then the page ones (each starts one server and one Chromium).
+files=(wasm_parity.test.mjs page.test.mjs same_as_cli.test.mjs routes.test.mjs worker_memory.test.mjs)
+# A TAP copy of the run beside the spec output on the terminal, for the summary below.
+tap=$(mktemp "${TMPDIR:-/tmp}/lcnet-e2e.XXXXXX.tap")
+trap 'rm -f "$tap"' EXIT
+echo "== e2e: node --test ${files[*]}"
+node --test --test-concurrency=1 \
+  --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=tap --test-reporter-destination="$tap" \
+  "${files[@]}"
+status=$?
+
+count() { sed -n "s/^# $1 \([0-9]*\)$/\1/p" "$tap" | tail -1; }
 echo "== e2e summary"
-printf '%s\n' "${results[@]}"
+echo "e2e: $(count tests) tests in ${#files[@]} files: $(count pass) passed, $(count fail) failed, $(count cancelled) cancelled, $(count skipped) skipped"
+grep -E '^ *not ok ' "$tap" | sed -E 's/^ *not ok [0-9]+ - /FAILED e2e /'
+[ "$status" -eq 0 ] && echo "ok     e2e" || echo "FAILED e2e"
 exit $status

@@ -5,22 +5,18 @@
 // every block; a non-image gets a clear message and the page keeps working; the sample gallery
 // (when built) and the batch table and export work; a bad model file is refused clearly and a
 // good one (with an accuracy–MACs curve, and a deeper R56) is used; phone width; no
-// WebAssembly; and no request leaves the page's origin. Screenshots: tests/e2e/artifacts/.
-// Run: node tests/e2e/page.mjs   (needs www/pkg + www/models from scripts/build-web.sh and target/release/lcnet)
+// WebAssembly; and no request leaves the page's origin. Each test opens a page of its own and sets up
+// what it needs (uploads, models); every page must also keep the hygiene of lib.mjs's openPage.
+// Screenshots: tests/e2e/artifacts/.
+// Run: node --test tests/e2e/page.test.mjs   (needs www/pkg + www/models from scripts/build-web.sh and
+// target/release/lcnet + lcnet-www)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
 import {
-  ARGS, CHROMIUM,
-  artifacts, checkList, cli, cliClassify, cliInfo, makeImage, need, readCard, root, startServer, withCard, www,
+  CHROMIUM, artifacts, browserPerFile, cli, cliClassify, cliInfo, makeImage, need, pageTest, readCard, root, withCard, www,
   withRandomGates, writePng, gotoPage
 } from './lib.mjs';
-
-process.on('uncaughtException', (e) => {
-  console.error(`page: error: ${e?.message ?? e}`);
-  process.exit(1);
-});
 
 const TIMEOUT = 60_000;
 const SHARED = resolve(process.env.LCNET_SHARED ?? join(root, '..', 'shared'));
@@ -47,8 +43,6 @@ const othersOfDepth = (depth, exceptFile) => index.models.filter((m) => m.file !
 const trainedAsOne = (c) => Boolean(c.gates?.trained && c.provenance?.config?.sandwich === true && (c.provenance.config.sw_full ?? 1) > 0);
 // The static network the page compares a model with: the static reference its card names, or itself.
 const staticModelOf = (path, c) => (c.static_reference ? join(root, 'www', 'models', c.static_reference) : path);
-
-const { check, finish } = checkList('page');
 
 const text = async (page, sel) => (await page.locator(sel).textContent()).trim();
 const digits = (s) => Number(String(s).replace(/[^0-9]/g, ''));
@@ -84,7 +78,7 @@ function cliArgs({ mode, tauL, tauC } = {}) {
 }
 
 /** The page's numbers for the current result against `lcnet classify --json` on the same file. */
-async function compareWithCli(page, pngPath, tag, { modelPath = model, setting = {} } = {}) {
+async function compareWithCli({ page, check }, pngPath, tag, { modelPath = model, setting = {} } = {}) {
   const native = cliClassify(modelPath, [pngPath], cliArgs(setting))[0];
   const label = await text(page, '#label');
   const macs = digits(await text(page, '#macs'));
@@ -137,7 +131,7 @@ const SYNTH = {
   dataset: 'synthetic curve (test fixture, not measured)',
   n: 1,
   static_accuracy: 0.9,
-  measured_by: 'tests/e2e/page.mjs',
+  measured_by: 'tests/e2e/page.test.mjs',
   curve: [
     ...[[0.3, 0.3], [0.4, 0.4], [0.5, 0.5], [0.6, 0.6], [0.7, 0.7]].map(([l, c], i) => synthPoint('lc', l, c, 0.9 - 0.04 * i * i / 4, 0.95 - 0.17 * i)),
     ...[0.3, 0.5, 0.7].map((l, i) => synthPoint('l', l, 0.5, 0.89 - 0.05 * i, 0.9 - 0.2 * i)),
@@ -156,8 +150,6 @@ if (existsSync(r56ref)) {
   const plain = join(tmp, 'r56-plain.safetensors');
   execFileSync(cli, ['import', r56ref, '-o', plain], { stdio: 'ignore' });
   r56 = withRandomGates(plain, join(tmp, 'r56-random-gates.safetensors'), cliInfo(plain).blocks, 5);
-} else {
-  console.log(`  skip R56 map: ${r56ref} is absent`);
 }
 // The sample gallery: built from the local CIFAR-10 copy when the page has none yet.
 const galleryIndex = join(root, 'www', 'gallery', 'index.json');
@@ -168,28 +160,89 @@ if (gallery.length === 0 && existsSync(dataPath)) {
   gallery = JSON.parse(readFileSync(galleryIndex, 'utf8')).images;
 }
 
-const { proc, base } = await startServer();
-const origin = new URL(base).origin;
-const requests = [];
-const pageErrors = [];
-const consoleErrors = [];
-let browser;
-try {
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
-  const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, acceptDownloads: true });
-  context.on('request', (r) => requests.push(r.url()));
-  // Anything leaving the origin is recorded above and must not get through.
-  await context.route((url) => url.origin !== origin && url.protocol.startsWith('http'), (route) => route.abort());
-  const page = await context.newPage();
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+// The default model's blocks and static MACs, and every other shipped model's, for the picker tests.
+const shipped = index.models.map((m) => {
+  const path = join(root, 'www', 'models', m.file);
+  const mi = cliInfo(path);
+  return { file: m.file, path, card: readCard(path), blocks: mi.blocks.length, macsStatic: digits(mi.macs_static) };
+});
+const g = card.gates;
 
-  // 1. load: the card, the gates' state, the chart's "no curve" message
-  await gotoPage(page, `${base}/`);
+/**
+ * Thresholds inside the gates' range for `native` (the CLI's result at the defaults): some blocks
+ * (where the s_L differ) and channels skipped, others kept.
+ */
+function midThresholds(native) {
+  const between = (values) => {
+    const v = [...new Set(values.map((x) => Math.round(100 * x) / 100))].sort((a, b) => a - b);
+    if (v.length < 2) return { tau: Math.max(0, v[0] - 0.01), split: false }; // one value: keep them all
+    const i = Math.floor((v.length - 1) / 2);
+    return { tau: v[i], split: true }; // skips v[0..i], keeps the rest
+  };
+  return { pickL: between(native.blocks.map((b) => b.s_l)), pickC: between(native.blocks.flatMap((b) => b.s_c)) };
+}
+
+const env = browserPerFile();
+/** Every test's page: desktop size, downloads kept (the export). */
+const PAGE = { viewport: { width: 1366, height: 900 }, acceptDownloads: true };
+
+async function open(page) {
+  await gotoPage(page, `${env.base}/`);
   await ready(page);
+}
+
+async function upload(page, path) {
+  await page.setInputFiles('#file', path);
+  await expectResult(page, path.split('/').pop());
+}
+
+/** Waits until the batch table holds `n` rows, every one of them run. */
+async function batchOf(page, n) {
+  await page.waitForFunction((n) => document.querySelectorAll('#batch-table tbody tr').length === n && document.querySelector('#batch')?.dataset.complete === 'true',
+    n, { timeout: TIMEOUT });
+}
+
+/** The three files of one's own the batch tests start with, uploaded one by one. */
+async function loadOwn(page) {
+  for (const [i, path] of [img1, img2, big].entries()) {
+    await upload(page, path);
+    await batchOf(page, i + 1);
+  }
+}
+
+/** Every sample (when built) after loadOwn's files. */
+async function loadGallery(page) {
+  if (gallery.length === 0) return;
+  await page.click('#gallery-all');
+  await batchOf(page, 3 + gallery.length);
+}
+
+/** The batch the page tests work on: the three files of one's own, then every sample when built. */
+async function loadBatch(page) {
+  await loadOwn(page);
+  await loadGallery(page);
+}
+
+/** Loads a model file of one's own and waits until its card names `name`. */
+async function ownModel(page, path, name) {
+  await page.setInputFiles('#model-file', path);
+  await page.waitForFunction((n) => document.querySelector('#card')?.textContent.includes(n), name, { timeout: TIMEOUT });
+}
+
+/** Picks a shipped model and waits until its card is shown and it is ready (and the map is its own, with a result shown). */
+async function pickShipped(page, m, { withResult }) {
+  await page.selectOption('#model-select', m.file);
+  await page.waitForFunction((n) => document.querySelector('#card dd')?.textContent === n, m.card.name, { timeout: TIMEOUT });
+  if (withResult) await page.waitForFunction((n) => document.querySelectorAll('#blocks .blk').length === n, m.blocks, { timeout: TIMEOUT });
+  await ready(page);
+}
+
+// 1. load: the card, the gates' state, the chart's "no curve" message
+pageTest(env, 'load: card, gates note, static side, chart, picker and defaults; the worker fetches the wasm and the model', PAGE, async (p) => {
+  const { page, check, requests } = p;
+  await open(page);
   check('model loaded and card shown', (await text(page, '#card')).includes(card.name) && (await page.locator('#model').isVisible()));
   const note = await text(page, '#gates-note');
-  const g = card.gates;
   const wantNote = !g ? /static model/i : !g.trained ? /gates untrained: they skip almost nothing yet/i : /trained/i;
   check('gates state stated plainly', wantNote.test(note), note);
   const gated = (card.evaluation?.curve ?? []).filter((p) => (p.mode === 'l' || p.mode === 'lc') && Array.isArray(p.block_exec_rate));
@@ -248,12 +301,19 @@ try {
   check('mode and sliders start at the card\'s defaults',
     (await page.locator('input[name="mode"]:checked').getAttribute('value')) === (g ? 'lc' : 'static') &&
     Number(await page.inputValue('#tau-l')) === card.thresholds.tau_l && Number(await page.inputValue('#tau-c')) === card.thresholds.tau_c);
+  // The worker's fetches show up among the context's requests (so the origin check sees them too).
+  check('requests recorded include the worker\'s wasm and model fetches',
+    requests.some((u) => u.endsWith('/pkg/lcnet_bg.wasm')) && requests.some((u) => u.includes('/models/') && u.endsWith('.safetensors')),
+    `${requests.length} requests`);
   await shot(page, '01-loaded.png');
+});
 
-  // 2. upload → a label, the map, MACs equal to the CLI's, static side, measured times
-  await page.setInputFiles('#file', img1);
-  await expectResult(page, 'input-1.png');
-  const atDefaults = await compareWithCli(page, img1, 'upload');
+// 2. upload → a label, the map, MACs equal to the CLI's, static side, measured times
+pageTest(env, 'upload: label, map, MACs and static side equal the CLI\'s; times measured; block detail', PAGE, async (p) => {
+  const { page, check } = p;
+  await open(page);
+  await upload(page, img1);
+  await compareWithCli(p, img1, 'upload');
   const nativeStatic = cliClassify(staticModelOf(model, card), [img1], ['--static'])[0];
   check(`static side: label and MACs equal \`classify --static\` of ${card.static_reference ?? 'these weights'}`,
     (await text(page, '#label-static')) === nativeStatic.label && digits(await text(page, '#macs-static')) === nativeStatic.macs);
@@ -269,64 +329,86 @@ try {
   await page.locator('#blocks .blk').nth(1).focus();
   check('focusing a block shows its numbers', /Channels kept/.test(await text(page, '#block-detail')), await text(page, '#block-detail'));
   await shot(page, '02-result.png');
+});
 
-  // 3. sliders, by keyboard: τ_C to 1 (End) skips every channel; the MACs change and equal the CLI's
-  if (g) {
-    await page.locator('#tau-c').focus();
-    await page.keyboard.press('End');
-    await expectSetting(page, 'lc', card.thresholds.tau_l, 1);
-    const n = await compareWithCli(page, img1, 'τ_C = 1 (keyboard)', { setting: { tauL: card.thresholds.tau_l, tauC: 1 } });
-    check('slider change changes the MACs', n.macs !== atDefaults.macs && digits(await text(page, '#macs')) !== atDefaults.macs,
-      `${atDefaults.macs} → ${n.macs}`);
-    // thresholds inside the gates' range: some blocks (where the s_L differ) and channels skipped, others kept
-    const between = (values) => {
-      const v = [...new Set(values.map((x) => Math.round(100 * x) / 100))].sort((a, b) => a - b);
-      if (v.length < 2) return { tau: Math.max(0, v[0] - 0.01), split: false }; // one value: keep them all
-      const i = Math.floor((v.length - 1) / 2);
-      return { tau: v[i], split: true }; // skips v[0..i], keeps the rest
-    };
-    const pickL = between(atDefaults.blocks.map((b) => b.s_l));
-    const pickC = between(atDefaults.blocks.flatMap((b) => b.s_c));
-    const tauL = pickL.tau;
-    const tauC = pickC.tau;
-    await setSlider(page, 'tau-l', tauL);
-    await setSlider(page, 'tau-c', tauC);
-    await expectSetting(page, 'lc', tauL, tauC);
-    const m = await compareWithCli(page, img1, `τ_L = ${tauL}, τ_C = ${tauC}`, { setting: { tauL, tauC } });
-    const keptCh = m.blocks.reduce((a, b) => a + b.channels_kept, 0);
-    const allCh = m.blocks.reduce((a, b) => a + (b.executed ? b.channels_total : 0), 0);
-    if (pickL.split) {
-      check('mid thresholds: some blocks skipped and some run', m.blocks_executed > 0 && m.blocks_executed < m.blocks_total,
-        `${m.blocks_executed}/${m.blocks_total}`);
-    } else {
-      check('mid thresholds: every s_L is the same for this image, so every block runs', m.blocks_executed === m.blocks_total,
-        `${m.blocks_executed}/${m.blocks_total}`);
-    }
-    check('mid thresholds: some channels skipped and some kept', keptCh > 0 && keptCh < allCh, `${keptCh}/${allCh}`);
-    check('skipped blocks drawn as bypassed', (await page.locator('#blocks .blk.skip .bypass').count()) === m.blocks_total - m.blocks_executed);
-    await page.locator('#timing[data-state="done"]').waitFor({ timeout: TIMEOUT });
-    await shot(page, '03-thresholds.png');
+const noGates = !g && 'a static model: no gates, no thresholds to move';
 
-    // 4. static mode runs every block
-    await page.locator('input[name="mode"][value="static"]').check();
-    await expectSetting(page, 'static', tauL, tauC);
-    const all = await page.locator('#blocks .blk[data-executed="true"]').count();
-    check('static mode runs every block', all === info.blocks.length && digits(await text(page, '#macs')) === info.macs_static,
-      `${all}/${info.blocks.length} blocks, ${await text(page, '#macs')} MACs`);
-    check('static mode: τ sliders disabled', await page.locator('#tau-l').isDisabled());
-    await page.click('#reset');
-    await expectSetting(page, 'lc', card.thresholds.tau_l, card.thresholds.tau_c);
+// 3. sliders, by keyboard: τ_C to 1 (End) skips every channel; the MACs change and equal the CLI's
+pageTest(env, 'sliders: τ_C to 1 by keyboard, then thresholds inside the gates\' range; MACs equal the CLI\'s', { ...PAGE, skip: noGates }, async (p) => {
+  const { page, check } = p;
+  await open(page);
+  await upload(page, img1);
+  // the result at the defaults the slider change is measured against
+  const atDefaults = cliClassify(model, [img1], cliArgs())[0];
+  await page.locator('#tau-c').focus();
+  await page.keyboard.press('End');
+  await expectSetting(page, 'lc', card.thresholds.tau_l, 1);
+  const n = await compareWithCli(p, img1, 'τ_C = 1 (keyboard)', { setting: { tauL: card.thresholds.tau_l, tauC: 1 } });
+  check('slider change changes the MACs', n.macs !== atDefaults.macs && digits(await text(page, '#macs')) !== atDefaults.macs,
+    `${atDefaults.macs} → ${n.macs}`);
+  const { pickL, pickC } = midThresholds(atDefaults);
+  const tauL = pickL.tau;
+  const tauC = pickC.tau;
+  await setSlider(page, 'tau-l', tauL);
+  await setSlider(page, 'tau-c', tauC);
+  await expectSetting(page, 'lc', tauL, tauC);
+  const m = await compareWithCli(p, img1, `τ_L = ${tauL}, τ_C = ${tauC}`, { setting: { tauL, tauC } });
+  const keptCh = m.blocks.reduce((a, b) => a + b.channels_kept, 0);
+  const allCh = m.blocks.reduce((a, b) => a + (b.executed ? b.channels_total : 0), 0);
+  if (pickL.split) {
+    check('mid thresholds: some blocks skipped and some run', m.blocks_executed > 0 && m.blocks_executed < m.blocks_total,
+      `${m.blocks_executed}/${m.blocks_total}`);
+  } else {
+    check('mid thresholds: every s_L is the same for this image, so every block runs', m.blocks_executed === m.blocks_total,
+      `${m.blocks_executed}/${m.blocks_total}`);
   }
+  check('mid thresholds: some channels skipped and some kept', keptCh > 0 && keptCh < allCh, `${keptCh}/${allCh}`);
+  check('skipped blocks drawn as bypassed', (await page.locator('#blocks .blk.skip .bypass').count()) === m.blocks_total - m.blocks_executed);
+  await page.locator('#timing[data-state="done"]').waitFor({ timeout: TIMEOUT });
+  await shot(page, '03-thresholds.png');
+});
 
-  // 5. a non-image: a clear message; the page keeps working
+// 4. static mode runs every block, from thresholds that skip some; reset brings the defaults back
+pageTest(env, 'static mode runs every block, sliders disabled; reset brings the card\'s defaults back', { ...PAGE, skip: noGates }, async (p) => {
+  const { page, check } = p;
+  await open(page);
+  await upload(page, img1);
+  const { pickL, pickC } = midThresholds(cliClassify(model, [img1], cliArgs())[0]);
+  const tauL = pickL.tau;
+  const tauC = pickC.tau;
+  await setSlider(page, 'tau-l', tauL);
+  await setSlider(page, 'tau-c', tauC);
+  await expectSetting(page, 'lc', tauL, tauC);
+  await page.locator('input[name="mode"][value="static"]').check();
+  await expectSetting(page, 'static', tauL, tauC);
+  const all = await page.locator('#blocks .blk[data-executed="true"]').count();
+  check('static mode runs every block', all === info.blocks.length && digits(await text(page, '#macs')) === info.macs_static,
+    `${all}/${info.blocks.length} blocks, ${await text(page, '#macs')} MACs`);
+  check('static mode: τ sliders disabled', await page.locator('#tau-l').isDisabled());
+  await page.click('#reset');
+  await expectSetting(page, 'lc', card.thresholds.tau_l, card.thresholds.tau_c);
+});
+
+// 5. a non-image: a clear message; the page keeps working
+pageTest(env, 'a non-image: the CLI\'s message; the previous result stays', PAGE, async (p) => {
+  const { page, check } = p;
+  await open(page);
+  await upload(page, img1);
   await page.setInputFiles('#file', notImage);
   await page.locator('#error').waitFor({ state: 'visible', timeout: TIMEOUT });
   const err = await text(page, '#error');
   check('non-image: the CLI\'s message (the project\'s header check, in wasm)', /not-an-image\.png.*invalid image: not a recognised image format/i.test(err), err);
   check('non-image: the previous result stays, labelled with its own file', (await page.locator('#result').getAttribute('data-file')) === 'input-1.png');
   await shot(page, '04-non-image.png');
+});
 
-  // 6. drop a valid image afterwards; then a large one
+// 6. drop a valid image after an error; then a large one; the strip holds all three
+pageTest(env, 'after an error: a dropped image clears it; a large image; the thumbnail strip', PAGE, async (p) => {
+  const { page, check } = p;
+  await open(page);
+  await upload(page, img1);
+  await page.setInputFiles('#file', notImage);
+  await page.locator('#error').waitFor({ state: 'visible', timeout: TIMEOUT });
   const dt = await page.evaluateHandle(({ b64, fname }) => {
     const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
     const t = new DataTransfer();
@@ -336,27 +418,28 @@ try {
   await page.dispatchEvent('#drop', 'drop', { dataTransfer: dt });
   await expectResult(page, 'input-2.png');
   check('after the error: error message cleared', !(await page.locator('#error').isVisible()));
-  await compareWithCli(page, img2, 'drop after error');
+  await compareWithCli(p, img2, 'drop after error');
   await page.setInputFiles('#file', big);
   await expectResult(page, 'input-big.png');
   check('large image (2400×1500): classified', (await text(page, '#label')).length > 0);
   check('thumbnail strip holds the 3 images', (await page.locator('#strip .thumb').count()) === 3);
   await page.locator('#strip .thumb').first().click();
   await expectResult(page, 'input-1.png');
+});
 
-  // 7. the sample gallery (when built), the batch table, histogram and export
+// 7. the sample gallery (when built), the batch table, histogram and export
+pageTest(env, `${gallery.length ? 'gallery, ' : 'no gallery: hidden; '}batch table, histogram and export`, PAGE, async (p) => {
+  const { page, check } = p;
+  await open(page);
+  await loadOwn(page);
   if (gallery.length === 0) {
-    console.log(`  skip gallery: no www/gallery and no CIFAR-10 copy at ${dataPath}`);
-    check('no gallery: its section is hidden', !(await page.locator('#gallery').isVisible()));
+    check('no gallery: its section is hidden', !(await page.locator('#gallery').isVisible()), `no www/gallery and no CIFAR-10 copy at ${dataPath}`);
   } else {
     check('gallery shown with true labels', (await page.locator('#gallery-items .gthumb').count()) === gallery.length);
-    await page.click('#gallery-all');
-    await page.locator(`#batch[data-complete="true"]`).waitFor({ timeout: TIMEOUT });
-    await page.waitForFunction((n) => document.querySelectorAll('#batch-table tbody tr').length === n && document.querySelector('#batch').dataset.complete === 'true',
-      3 + gallery.length, { timeout: TIMEOUT });
+    await loadGallery(page);
     const g0 = gallery[0];
     await expectResult(page, g0.file);
-    await compareWithCli(page, join(root, 'www', 'gallery', g0.file), `gallery ${g0.file}`);
+    await compareWithCli(p, join(root, 'www', 'gallery', g0.file), `gallery ${g0.file}`);
     check('gallery image: true label shown', (await text(page, '#true-label')).includes(g0.label));
     const row = page.locator('#batch-table tbody tr').filter({ hasText: g0.file });
     check('batch row: MACs equal the CLI\'s', digits(await row.locator('td').nth(4).textContent()) === digits(await text(page, '#macs')));
@@ -368,8 +451,12 @@ try {
   check('export: one trace per loaded image', exported.images.length === rows && exported.images.every((i) => i.trace && i.trace.blocks.length === info.blocks.length),
     `${exported.images.length} images, ${rows} rows`);
   await shot(page, '05-batch.png');
+});
 
-  // 8. bring your own weights: a bad file is refused clearly, the page keeps its model
+// 8. bring your own weights: a bad file is refused clearly, the page keeps its model
+pageTest(env, 'a bad model file: refused clearly, the page keeps its model', PAGE, async (p) => {
+  const { page, check } = p;
+  await open(page);
   await page.setInputFiles('#model-file', notModel);
   await page.locator('#model-error').waitFor({ state: 'visible', timeout: TIMEOUT });
   const merr = await text(page, '#model-error');
@@ -377,10 +464,17 @@ try {
   await ready(page);
   check('bad model file: the page keeps its model', (await text(page, '#card')).includes(card.name));
   await shot(page, '06-bad-model.png');
+});
 
-  // 9. a good model of one's own, with an accuracy–MACs curve: the chart and its operating point
-  await page.setInputFiles('#model-file', curveModel);
-  await page.waitForFunction(() => document.querySelector('#card')?.textContent.includes('r20-random-gates-with-curve'), null, { timeout: TIMEOUT });
+// 9. a good model of one's own (after a bad one), with an accuracy–MACs curve: the chart and its operating point
+pageTest(env, 'a model of one\'s own with a curve, after a bad one: listed, charted, its result equal to the CLI\'s', PAGE, async (p) => {
+  const { page, check } = p;
+  await open(page);
+  await upload(page, img1);
+  await page.setInputFiles('#model-file', notModel);
+  await page.locator('#model-error').waitFor({ state: 'visible', timeout: TIMEOUT });
+  await ready(page);
+  await ownModel(page, curveModel, 'r20-random-gates-with-curve');
   await page.locator('#chart svg').waitFor({ timeout: TIMEOUT });
   await expectSetting(page, 'lc', 0.5, 0.5);
   check('own model: error cleared, listed in the picker', !(await page.locator('#model-error').isVisible()) &&
@@ -392,29 +486,39 @@ try {
     await text(page, '#chart-note'));
   const cur = await page.locator('#result').getAttribute('data-file');
   const curPath = cur.startsWith('input-') ? join(tmp, cur) : join(root, 'www', 'gallery', cur);
-  await compareWithCli(page, curPath, 'own model with random gates', { modelPath: curveModel });
+  await compareWithCli(p, curPath, 'own model with random gates', { modelPath: curveModel });
   await page.locator('#timing[data-state="done"]').waitFor({ timeout: TIMEOUT });
   await shot(page, '07-own-model-curve.png');
   await page.locator('#blocks').screenshot({ path: join(artifacts, '07-map-detail.png') });
   await page.locator('#curve').screenshot({ path: join(artifacts, '07-chart-detail.png') });
+});
 
-  // 10. a deeper model: ResNet-56, 27 blocks in the map
-  if (r56) {
-    await page.setInputFiles('#model-file', r56);
-    await page.waitForFunction(() => document.querySelector('#card')?.textContent.includes('ResNet-56'), null, { timeout: TIMEOUT });
-    await page.waitForFunction(() => document.querySelectorAll('#blocks .blk').length === 27, null, { timeout: TIMEOUT });
-    await ready(page);
-    await compareWithCli(page, curPath, 'R56 (random gates)', { modelPath: r56 });
-    await page.locator('#blocks .blk').nth(20).hover();
-    await shot(page, '08-r56-map.png');
-    await page.locator('#result').screenshot({ path: join(artifacts, '08-r56-map-detail.png') });
-  }
-  // Every other shipped model opens from the picker with its own map and its card's defaults.
-  for (const m of index.models.filter((x) => x.file !== index.default)) {
-    const mc = readCard(join(root, 'www', 'models', m.file));
-    const mi = cliInfo(join(root, 'www', 'models', m.file));
-    const nBlocks = mi.blocks.length;
-    const macsStatic = digits(mi.macs_static);
+// 10. a deeper model: ResNet-56, 27 blocks in the map
+pageTest(env, 'a deeper model of one\'s own: ResNet-56, 27 blocks in the map, equal to the CLI\'s', { ...PAGE, skip: !r56 && `${r56ref} is absent` }, async (p) => {
+  const { page } = p;
+  await open(page);
+  await upload(page, img1);
+  await ownModel(page, r56, 'ResNet-56');
+  await page.waitForFunction(() => document.querySelectorAll('#blocks .blk').length === 27, null, { timeout: TIMEOUT });
+  await ready(page);
+  await compareWithCli(p, img1, 'R56 (random gates)', { modelPath: r56 });
+  await page.locator('#blocks .blk').nth(20).hover();
+  await shot(page, '08-r56-map.png');
+  await page.locator('#result').screenshot({ path: join(artifacts, '08-r56-map-detail.png') });
+});
+
+// Every other shipped model opens from the picker with its own map and its card's defaults, and the batch
+// rows of the model before it are never shown as its own. The model before it is one whose static MACs
+// differ from its (a stale row would then give itself away), picked before any image is loaded.
+for (const m of shipped.filter((x) => x.file !== index.default)) {
+  const mc = m.card;
+  const prev = shipped.find((x) => x.file === index.default && x.macsStatic !== m.macsStatic) ??
+    shipped.find((x) => x.file !== m.file && x.macsStatic !== m.macsStatic) ?? shipped.find((x) => x.file === index.default);
+  pageTest(env, `shipped ${m.file} from the picker: batch rows re-run, its map, its defaults, its static side`, PAGE, async (p) => {
+    const { page, check } = p;
+    await open(page);
+    if (prev.file !== index.default) await pickShipped(page, prev, { withResult: false });
+    await loadBatch(page);
     // a batch row's figures, as the page shows them: [stale?, static MACs or null when not run yet]
     const batchRows = async () => (await page.$$eval('#batch-table tbody tr', (trs) => trs.map((tr) => [tr.classList.contains('stale'), tr.querySelectorAll('td')[5]?.textContent ?? ''])))
       .map(([stale, macs]) => [stale, macs.trim() === '' ? null : digits(macs)]);
@@ -422,16 +526,16 @@ try {
     await page.waitForFunction((n) => document.querySelector('#card dd')?.textContent === n, mc.name, { timeout: TIMEOUT });
     const during = await batchRows();
     check(`switching to ${mc.name}: batch rows from the previous model are marked as updating, never shown as this model's`,
-      during.length > 0 && during.every(([stale, macs]) => stale || macs === null || macs === macsStatic),
-      `${during.filter(([s]) => s).length} of ${during.length} marked`);
+      during.length > 0 && during.every(([stale, macs]) => stale || macs === null || macs === m.macsStatic),
+      `${during.filter(([s]) => s).length} of ${during.length} marked (previous model ${prev.card.name})`);
     await page.locator('#batch[data-complete="true"]').waitFor({ timeout: TIMEOUT });
     const after = await batchRows();
-    check(`switching to ${mc.name}: every batch row re-run on it (static MACs ${macsStatic})`,
-      after.every(([stale, macs]) => !stale && macs === macsStatic) && !/updating/.test(await text(page, '#batch-summary')));
-    await page.waitForFunction((n) => document.querySelectorAll('#blocks .blk').length === n, nBlocks, { timeout: TIMEOUT });
+    check(`switching to ${mc.name}: every batch row re-run on it (static MACs ${m.macsStatic})`,
+      after.every(([stale, macs]) => !stale && macs === m.macsStatic) && !/updating/.test(await text(page, '#batch-summary')));
+    await page.waitForFunction((n) => document.querySelectorAll('#blocks .blk').length === n, m.blocks, { timeout: TIMEOUT });
     await ready(page);
-    check(`shipped ${mc.name} from the picker: ${nBlocks} blocks in the map, sliders at its defaults`,
-      (await page.locator('#blocks .blk').count()) === nBlocks &&
+    check(`shipped ${mc.name} from the picker: ${m.blocks} blocks in the map, sliders at its defaults`,
+      (await page.locator('#blocks .blk').count()) === m.blocks &&
       (await page.locator('input[name="mode"]:checked').getAttribute('value')) === (mc.gates ? 'lc' : 'static') &&
       Number(await page.inputValue('#tau-l')) === mc.thresholds.tau_l && Number(await page.inputValue('#tau-c')) === mc.thresholds.tau_c);
     // Weights trained as one network (the full pass every step): the static side is their baseline.
@@ -441,19 +545,37 @@ try {
       /one network for the whole range/i.test(gnote) === one &&
         (!one || ((await page.locator('#static-note').getAttribute('hidden')) !== null && !/not a baseline/i.test(gnote))), gnote);
     if (mc.static_reference) {
-      const refName = readCard(staticModelOf(join(root, 'www', 'models', m.file), mc)).name;
+      const refName = readCard(staticModelOf(m.path, mc)).name;
       check(`shipped ${mc.name}: its static side runs its static reference ${refName}`,
         (await text(page, '#static-kind')).includes(`static reference: ${refName}`));
     }
     await shot(page, `10-shipped-${mc.name}.png`);
-  }
-  await page.selectOption('#model-select', index.default);
-  await page.waitForFunction((n) => document.querySelector('#card dd')?.textContent === n, card.name, { timeout: TIMEOUT });
-  await page.waitForFunction((n) => document.querySelectorAll('#blocks .blk').length === n, info.blocks.length, { timeout: TIMEOUT });
-  await expectSetting(page, g ? 'lc' : 'static', card.thresholds.tau_l, card.thresholds.tau_c);
-  check('back to the shipped model from the picker', (await page.locator('#blocks .blk').count()) === info.blocks.length);
+  });
+}
 
-  // 11. phone width
+// Back to the default from another shipped model (one with another map, where there is one).
+{
+  const other = shipped.find((x) => x.file !== index.default && x.blocks !== info.blocks.length) ?? shipped.find((x) => x.file !== index.default);
+  pageTest(env, 'back to the shipped default model from the picker', { ...PAGE, skip: !other && 'only one shipped model' }, async (p) => {
+    const { page, check } = p;
+    await open(page);
+    await upload(page, img1);
+    await pickShipped(page, other, { withResult: true });
+    await page.selectOption('#model-select', index.default);
+    await page.waitForFunction((n) => document.querySelector('#card dd')?.textContent === n, card.name, { timeout: TIMEOUT });
+    await page.waitForFunction((n) => document.querySelectorAll('#blocks .blk').length === n, info.blocks.length, { timeout: TIMEOUT });
+    await expectSetting(page, g ? 'lc' : 'static', card.thresholds.tau_l, card.thresholds.tau_c);
+    check('back to the shipped model from the picker', (await page.locator('#blocks .blk').count()) === info.blocks.length,
+      `from ${other.card.name}`);
+  });
+}
+
+// 11. phone width, with a result, the batch table and the chart on the page
+pageTest(env, 'phone width: no horizontal scrolling of the page', PAGE, async (p) => {
+  const { page, check } = p;
+  await open(page);
+  await loadBatch(page);
+  await ready(page);
   await page.setViewportSize({ width: 390, height: 844 });
   await page.locator('#result').scrollIntoViewIfNeeded();
   await page.screenshot({ path: join(artifacts, '09-phone-result.png') });
@@ -462,31 +584,15 @@ try {
     ...[...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > innerWidth + 1 && !e.closest('.table-wrap'))
       .slice(0, 5).map((e) => `${e.tagName.toLowerCase()}#${e.id}.${e.className}`)]);
   check('phone width: no horizontal scrolling of the page', overflow[0] <= 0 && overflow.length === 1, `${overflow[0]}px wider ${overflow.slice(1).join(' ')}`);
+});
 
-  // 12. a browser without WebAssembly gets a message, not a blank page
-  const noWasm = await context.newPage();
-  await noWasm.addInitScript(() => { delete globalThis.WebAssembly; });
-  await gotoPage(noWasm, `${base}/`);
-  await noWasm.locator('#fatal').waitFor({ state: 'visible', timeout: TIMEOUT });
-  const fatalText = await text(noWasm, '#fatal');
+// 12. a browser without WebAssembly gets a message, not a blank page
+pageTest(env, 'no WebAssembly: a message, not a blank page', PAGE, async (p) => {
+  const { page, check } = p;
+  await page.addInitScript(() => { delete globalThis.WebAssembly; });
+  await gotoPage(page, `${env.base}/`);
+  await page.locator('#fatal').waitFor({ state: 'visible', timeout: TIMEOUT });
+  const fatalText = await text(page, '#fatal');
   check('no WebAssembly: says so', /does not support WebAssembly/i.test(fatalText), fatalText);
-  await noWasm.screenshot({ path: join(artifacts, '10-no-wasm.png'), fullPage: true });
-  await noWasm.close();
-
-  // 13. requests: the worker's fetches are seen, and none leaves the origin
-  const outside = requests.filter((u) => !(u.startsWith(`${origin}/`) || u.startsWith(`blob:${origin}/`) || u.startsWith('data:')));
-  check('requests recorded include the worker\'s wasm and model fetches',
-    requests.some((u) => u.endsWith('/pkg/lcnet_bg.wasm')) && requests.some((u) => u.includes('/models/') && u.endsWith('.safetensors')),
-    `${requests.length} requests`);
-  check('no request outside the page\'s origin', outside.length === 0, outside.join(', '));
-  check('no uncaught page errors', pageErrors.length === 0, pageErrors.join(' | '));
-  check('no console errors (CSP, 404…)', consoleErrors.length === 0, consoleErrors.join(' | '));
-  await context.close();
-} catch (e) {
-  check('page test ran to the end', false, e.stack ?? String(e));
-} finally {
-  await browser?.close();
-  proc.kill();
-}
-
-finish(`; screenshots in ${artifacts}`);
+  await page.screenshot({ path: join(artifacts, '10-no-wasm.png'), fullPage: true });
+});

@@ -1,0 +1,142 @@
+// wasm (Node) vs native CLI: the same model and pixels must give the same logits (within 1e-5 of
+// the largest logit's size, at least 1e-5 absolute: float32 rounding is relative, and jointly trained
+// weights run without their gates — static mode — give logits in the hundreds), the
+// same MACs and the same gate decisions, in every mode and at several thresholds.
+// Model: $LCNET_MODEL or weights/ (see lib.mjs); a copy of it with seeded random gates is also
+// tested, so that skipping is exercised whatever the shipped gates' training state. One test per
+// model and setting (each compares every image), and one that the random gates do skip.
+// Run: node --test tests/e2e/wasm_parity.test.mjs   (needs www/pkg from scripts/build-web.sh and target/release/lcnet)
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, describe, test } from 'node:test';
+import { checks, cliClassify, makeImage, need, pickModel, root, withRandomGates, writePng } from './lib.mjs';
+
+const TOL = 1e-5;
+const pkg = join(root, 'www', 'pkg');
+need(join(pkg, 'lcnet.js'), 'run scripts/build-web.sh first');
+const { default: init, Model } = await import(pathToFileURL(join(pkg, 'lcnet.js')).href);
+await init({ module_or_path: readFileSync(join(pkg, 'lcnet_bg.wasm')) });
+
+const tmp = mkdtempSync(join(tmpdir(), 'lcnet-parity-'));
+// The figures over every test that ran, for the one summary line the README quotes.
+const total = { compared: 0, maxDelta: 0, maxRel: 0 };
+after(() => {
+  rmSync(tmp, { recursive: true, force: true });
+  console.log(`wasm_parity: ${total.compared} image×setting comparisons, max |Δlogit| wasm vs native = ${total.maxDelta.toExponential(3)}` +
+    ` (relative to the largest logit ${total.maxRel.toExponential(3)}; tolerance ${TOL} relative)`);
+});
+
+// Non-square, not a multiple of 32 (crop + fractional area weights), one with transparency.
+const images = [
+  { w: 77, h: 53, seed: 7, alpha: false },
+  { w: 40, h: 96, seed: 11, alpha: true },
+  { w: 32, h: 32, seed: 3, alpha: false },
+].map((s, i) => {
+  const rgba = makeImage(s.w, s.h, s.seed, { alpha: s.alpha });
+  return { ...s, rgba, path: writePng(join(tmp, `img${i}.png`), rgba, s.w, s.h) };
+});
+
+const shipped = pickModel();
+const gated = (() => {
+  const m = new Model(new Uint8Array(readFileSync(shipped)));
+  const { blocks } = m.info();
+  m.free();
+  return withRandomGates(shipped, join(tmp, 'random-gates.safetensors'), blocks, 1);
+})();
+
+const cases = [
+  { mode: 'static' },
+  {},                                    // the card's defaults
+  { mode: 'lc', tau_l: 0.5, tau_c: 0.5 },
+  { mode: 'lc', tau_l: 0.3, tau_c: 0.6 },
+  { mode: 'lc', tau_l: 0.7, tau_c: 0.4 },
+  { mode: 'l', tau_l: 0.5 },
+  { mode: 'c', tau_c: 0.5 },
+  { mode: 'lc', tau_l: 1, tau_c: 1 },    // everything skippable is skipped
+  { mode: 'lc', tau_l: -1, tau_c: -1 },  // nothing skipped: the static network plus gate cost
+];
+
+function cliArgs(opts) {
+  const args = [];
+  if (opts.mode) args.push('--mode', opts.mode);
+  if (opts.tau_l !== undefined) args.push('--tau-l', String(opts.tau_l));
+  if (opts.tau_c !== undefined) args.push('--tau-c', String(opts.tau_c));
+  return args;
+}
+
+/** Runs `fn(model)` on a fresh wasm Model of the file at `path`, freed afterwards. */
+function withModel(path, fn) {
+  const model = new Model(new Uint8Array(readFileSync(path)));
+  try {
+    return fn(model);
+  } finally {
+    model.free();
+  }
+}
+
+for (const [tag, path] of [[shipped.replace(root + '/', ''), shipped], ['random gates', gated]]) {
+  describe(`wasm = native: ${tag}`, () => {
+    for (const opts of cases) {
+      test(`${tag} ${JSON.stringify(opts)}: logits, MACs and gate decisions equal the CLI's for ${images.length} images`, (t) => {
+        const failures = [];
+        let maxDelta = 0;
+        let maxRel = 0;
+        const native = cliClassify(path, images.map((i) => i.path), cliArgs(opts));
+        withModel(path, (model) => images.forEach((img, k) => {
+          const where = `${tag} ${JSON.stringify(opts)} ${img.w}x${img.h}${img.alpha ? ' alpha' : ''}`;
+          const w = model.classify(img.rgba, img.w, img.h, opts);
+          const n = native[k];
+          if (n.error) { failures.push(`${where}: native error ${n.error}`); return; }
+          total.compared++;
+          let d = 0;
+          if (w.logits.length !== n.logits.length) failures.push(`${where}: ${w.logits.length} vs ${n.logits.length} logits`);
+          w.logits.forEach((v, i) => { d = Math.max(d, Math.abs(v - n.logits[i])); });
+          maxDelta = Math.max(maxDelta, d);
+          const scale = Math.max(1, ...n.logits.map(Math.abs));
+          maxRel = Math.max(maxRel, d / scale);
+          if (!(d <= TOL * scale)) failures.push(`${where}: max |Δlogit| ${d.toExponential(2)} > ${TOL} × ${scale.toPrecision(3)}`);
+          for (const key of ['mode', 'label', 'class_index', 'macs', 'macs_static', 'macs_gates', 'blocks_executed', 'blocks_total']) {
+            if (w[key] !== n[key]) failures.push(`${where}: ${key} wasm ${w[key]} vs native ${n[key]}`);
+          }
+          if (w.blocks.length !== n.blocks.length) { failures.push(`${where}: block count differs`); return; }
+          w.blocks.forEach((b, i) => {
+            const nb = n.blocks[i];
+            for (const key of ['stage', 'index', 'executed', 'channels_kept', 'macs', 'macs_gates']) {
+              if (b[key] !== nb[key]) failures.push(`${where}: block ${b.stage}.${b.index} ${key} wasm ${b[key]} vs native ${nb[key]}`);
+            }
+            if (b.kept.join() !== nb.kept.join()) failures.push(`${where}: block ${b.stage}.${b.index} kept channels differ`);
+          });
+        }));
+        total.maxDelta = Math.max(total.maxDelta, maxDelta);
+        total.maxRel = Math.max(total.maxRel, maxRel);
+        t.diagnostic(`max |Δlogit| wasm vs native = ${maxDelta.toExponential(3)} (relative to the largest logit ${maxRel.toExponential(3)}; tolerance ${TOL} relative)`);
+        const { check, verify } = checks((m) => t.diagnostic(m));
+        for (const f of failures.slice(0, 30)) check(f, false);
+        if (failures.length > 30) check(`… and ${failures.length - 30} more`, false);
+        verify();
+      });
+    }
+  });
+}
+
+// The random-gates model must actually skip something, or the comparisons above proved little.
+test('random gates: the compared settings skip blocks and channels', (t) => {
+  const { check, verify } = checks((m) => t.diagnostic(m));
+  let skippedBlocks = 0;
+  let skippedChannels = 0;
+  withModel(gated, (model) => {
+    for (const opts of cases) {
+      for (const img of images) {
+        for (const b of model.classify(img.rgba, img.w, img.h, opts).blocks) {
+          if (!b.executed) skippedBlocks++;
+          skippedChannels += b.executed ? b.channels_total - b.channels_kept : 0;
+        }
+      }
+    }
+  });
+  check('skipping exercised', skippedBlocks > 0 && skippedChannels > 0,
+    `blocks skipped ${skippedBlocks}, channels skipped ${skippedChannels}`);
+  verify();
+});
