@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds everything the web page needs into www/ (all of it gitignored):
-#   www/pkg/     the wasm module (release, lib only, then wasm-opt -O3) + its wasm-bindgen `--target web` JS glue
+#   www/pkg/     the wasm module (profile wasm-release, lib only, then wasm-opt -O3) + its wasm-bindgen `--target web` JS glue
 #   www/models/  copies of weights/*.safetensors (not *.fixtures.safetensors) + index.json
 #   www/gallery/index.json  an empty sample list, only when none exists yet (scripts/serve.sh
 #                fills www/gallery/ from a local CIFAR-10 copy with `lcnet-www gallery`)
@@ -39,9 +39,10 @@ have=$(wasm-bindgen --version | awk '{print $2}')
 # --- wasm ----------------------------------------------------------------------------------
 # LCNET_WASM_FEATURES=stock-wasm adds the stock candle path for scripts/bench-browser.sh.
 features=${LCNET_WASM_FEATURES:-}
-echo "build-web: cargo build -p lcnet --lib --release --target $target ${features:+--features $features}"
-cargo build -p lcnet --lib --release --target "$target" ${features:+--features "$features"}
-wasm="$target_dir/$target/release/lcnet.wasm"
+# Profile wasm-release (Cargo.toml): dependencies built for size, lcnet for speed, full LTO.
+echo "build-web: cargo build -p lcnet --lib --profile wasm-release --target $target ${features:+--features $features}"
+cargo build -p lcnet --lib --profile wasm-release --target "$target" ${features:+--features "$features"}
+wasm="$target_dir/$target/wasm-release/lcnet.wasm"
 [ -f "$wasm" ] || die "$wasm was not produced"
 rm -rf www/pkg.tmp
 wasm-bindgen --target web --no-typescript --out-dir www/pkg.tmp "$wasm"

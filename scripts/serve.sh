@@ -18,7 +18,7 @@ mkdir -p "$target_dir"
 bash scripts/setup.sh --only wasm-bindgen > "$log" 2>&1 &
 setup_pid=$!
 # Until the CLI install ends, the builds below share the cores with it.
-if ! cargo build --release -p lcnet-www || ! cargo build -p lcnet --lib --release --target wasm32-unknown-unknown; then
+if ! cargo build --release -p lcnet-www || ! cargo build -p lcnet --lib --profile wasm-release --target wasm32-unknown-unknown; then
   kill "$setup_pid" 2>/dev/null || true
   exit 1
 fi

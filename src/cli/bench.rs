@@ -109,6 +109,9 @@ struct BlockSplit {
     #[serde(flatten)]
     time: BlockTime,
     total: f64,
+    /// The block's MACs (gates included), mean over the images: beside its time, how well the
+    /// work it kept ran.
+    macs_mean: f64,
 }
 
 /// The parts of one split as a flat list (stem, head, then six per block), for medians.
@@ -147,7 +150,7 @@ fn median_split(samples: &[TimeSplit]) -> TimeSplit {
     }
 }
 
-fn split_report(net: &lcnet::Network, per_image: &[TimeSplit]) -> SplitReport {
+fn split_report(net: &lcnet::Network, per_image: &[TimeSplit], block_macs: &[f64]) -> SplitReport {
     let m = median_split(per_image);
     let sum = |f: fn(&BlockTime) -> f64| m.blocks.iter().map(f).sum::<f64>();
     let mut totals: Vec<f64> = per_image
@@ -168,10 +171,12 @@ fn split_report(net: &lcnet::Network, per_image: &[TimeSplit]) -> SplitReport {
             .blocks
             .iter()
             .zip(&m.blocks)
-            .map(|(b, t)| BlockSplit {
+            .zip(block_macs)
+            .map(|((b, t), &macs_mean)| BlockSplit {
                 block: format!("{}.{}", b.stage, b.index),
                 time: *t,
                 total: t.total(),
+                macs_mean,
             })
             .collect(),
     }
@@ -217,8 +222,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         ms_dynamic: d.median,
         ms_static_stock: median(&mut ms_stock),
         realised_ratio: (d.median / s.median) / (t.macs_dynamic / t.macs_static),
-        split_static: split_report(&net, &t.split_static),
-        split_dynamic: split_report(&net, &t.split_dynamic),
+        split_static: split_report(&net, &t.split_static, &t.block_macs_static),
+        split_dynamic: split_report(&net, &t.split_dynamic, &t.block_macs_dynamic),
         ms_static_spread: s,
         ms_dynamic_spread: d,
         macs_static: t.macs_static,
@@ -262,6 +267,9 @@ struct Timings {
     ms_stock: Vec<f64>,
     split_static: Vec<TimeSplit>,
     split_dynamic: Vec<TimeSplit>,
+    /// Per block, mean MACs.
+    block_macs_static: Vec<f64>,
+    block_macs_dynamic: Vec<f64>,
     macs_static: f64,
     macs_dynamic: f64,
 }
@@ -284,6 +292,8 @@ fn measure(
         ms_stock: vec![],
         split_static: vec![],
         split_dynamic: vec![],
+        block_macs_static: vec![0.0; net.blocks.len()],
+        block_macs_dynamic: vec![0.0; net.blocks.len()],
         macs_static: 0.0,
         macs_dynamic: 0.0,
     };
@@ -301,8 +311,18 @@ fn measure(
             let start = Instant::now();
             net.classify_reference(x, &stat)?;
             tk.push(ms(start));
+            let share = (a.runs * inputs.len()) as f64;
             t.macs_static = s.macs as f64;
-            t.macs_dynamic += d.macs as f64 / (a.runs * inputs.len()) as f64;
+            t.macs_dynamic += d.macs as f64 / share;
+            for (sum, (bs, bd)) in t
+                .block_macs_static
+                .iter_mut()
+                .zip(&mut t.block_macs_dynamic)
+                .zip(s.blocks.iter().zip(&d.blocks))
+            {
+                *sum.0 += bs.macs as f64 / share;
+                *sum.1 += bd.macs as f64 / share;
+            }
         }
         t.ms_static.push(median(&mut ts));
         t.ms_dynamic.push(median(&mut td));

@@ -360,12 +360,21 @@ unsafe fn group<S: Simd, const OC: usize, const R: usize, const NV: usize>(
 }
 
 /// The channel-group loop: groups of `OC` output channels (in `out_idx` order), then the
-/// remainder in groups of 2 and 1.
+/// remainder in groups of 3, 2 and 1. Groups of 1 or 2 channels cover `RS` rows × `NVS` vectors
+/// instead of `R × NV`: with few channels per tile, more pixels per tile keep the accumulators
+/// busy for the same input loads (a lone kept channel otherwise ran at half the speed per MAC).
 ///
 /// # Safety
 /// [`conv`]'s checks hold.
 #[inline(always)]
-unsafe fn run<S: Simd, const OC: usize, const R: usize, const NV: usize>(
+unsafe fn run<
+    S: Simd,
+    const OC: usize,
+    const R: usize,
+    const NV: usize,
+    const RS: usize,
+    const NVS: usize,
+>(
     t: &Task,
     weight: &[f32],
     in_ch: usize,
@@ -394,21 +403,33 @@ unsafe fn run<S: Simd, const OC: usize, const R: usize, const NV: usize>(
         let d = std::array::from_fn(|q| op.wrapping_add((pos + q) * n));
         (w, b, d)
     }
+    // Full groups of OC, then the rest in groups of 3, 2 or 1. A group of one channel loads as
+    // many input vectors as a group of OC for a fraction of the multiply-adds, and the gates
+    // often keep few channels (3 of 16 in ResNet-56's first stage), so a lone channel is avoided:
+    // OC + 1 channels run as 3 + 2 (when OC = 4).
+    let len = out_idx.len();
+    let mut full = len / OC;
+    if OC == 4 && len % OC == 1 && full > 0 {
+        full -= 1;
+    }
     let mut pos = 0;
-    // SAFETY (all three loops): `pick` covers positions `pos..pos + N ≤ out_idx.len()`.
-    while pos + OC <= out_idx.len() {
+    // SAFETY (all the loops): `pick` covers positions `pos..pos + N ≤ out_idx.len()`.
+    for _ in 0..full {
         let (w, b, d) = pick::<OC>(pos, out_idx, wp, in_ch, bias, op, n);
         unsafe { group::<S, OC, R, NV>(t, &w, &b, &d) };
         pos += OC;
     }
-    while pos + 2 <= out_idx.len() {
-        let (w, b, d) = pick::<2>(pos, out_idx, wp, in_ch, bias, op, n);
-        unsafe { group::<S, 2, R, NV>(t, &w, &b, &d) };
-        pos += 2;
+    while len - pos >= 3 {
+        let (w, b, d) = pick::<3>(pos, out_idx, wp, in_ch, bias, op, n);
+        unsafe { group::<S, 3, R, NV>(t, &w, &b, &d) };
+        pos += 3;
     }
-    if pos < out_idx.len() {
+    if len - pos == 2 {
+        let (w, b, d) = pick::<2>(pos, out_idx, wp, in_ch, bias, op, n);
+        unsafe { group::<S, 2, RS, NVS>(t, &w, &b, &d) };
+    } else if len - pos == 1 {
         let (w, b, d) = pick::<1>(pos, out_idx, wp, in_ch, bias, op, n);
-        unsafe { group::<S, 1, R, NV>(t, &w, &b, &d) };
+        unsafe { group::<S, 1, RS, NVS>(t, &w, &b, &d) };
     }
 }
 
@@ -429,9 +450,9 @@ unsafe fn conv_avx2(
     // SAFETY: forwarded from the caller.
     unsafe {
         if t.geo.ohw % 16 == 0 {
-            run::<Avx2, 4, 1, 2>(t, weight, in_ch, bias, out_idx, out)
+            run::<Avx2, 4, 1, 2, 2, 2>(t, weight, in_ch, bias, out_idx, out)
         } else {
-            run::<Avx2, 4, 2, 1>(t, weight, in_ch, bias, out_idx, out)
+            run::<Avx2, 4, 2, 1, 4, 1>(t, weight, in_ch, bias, out_idx, out)
         }
     }
 }
@@ -494,12 +515,12 @@ pub fn conv(
     let chosen = tests::FORCE.get().unwrap_or_else(backend);
     if chosen == Backend::Scalar {
         // SAFETY: the checks above.
-        return unsafe { run::<Scalar, 4, 1, 8>(&t, weight, in_ch, bias, out_idx, out) };
+        return unsafe { run::<Scalar, 4, 1, 8, 1, 8>(&t, weight, in_ch, bias, out_idx, out) };
     }
     #[cfg(target_arch = "x86_64")]
     if chosen == Backend::Simd128 {
         // SAFETY: the checks above; SSE2 is part of the x86_64 baseline.
-        return unsafe { run::<Sse2, 4, 1, 2>(&t, weight, in_ch, bias, out_idx, out) };
+        return unsafe { run::<Sse2, 4, 1, 2, 2, 2>(&t, weight, in_ch, bias, out_idx, out) };
     }
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
@@ -511,11 +532,13 @@ pub fn conv(
     // tiles spill and were 20–30 % slower; 5×8 and 3×8 were 7 % and 15 % slower.
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     // SAFETY: the checks above.
-    return unsafe { run::<Wasm128, 4, 1, 2>(&t, weight, in_ch, bias, out_idx, out) };
+    // Groups of 1 or 2 channels keep the 1 × 2 shape here: the wider one (faster natively) adds
+    // tile code to a module that must stay small.
+    return unsafe { run::<Wasm128, 4, 1, 2, 1, 2>(&t, weight, in_ch, bias, out_idx, out) };
     #[allow(unreachable_code)]
     // SAFETY: the checks above.
     unsafe {
-        run::<Scalar, 4, 1, 8>(&t, weight, in_ch, bias, out_idx, out)
+        run::<Scalar, 4, 1, 8, 1, 8>(&t, weight, in_ch, bias, out_idx, out)
     }
 }
 

@@ -43,11 +43,30 @@ impl Gate {
         (0..self.outputs)
             .map(|o| {
                 let row = &self.weight[o * self.inputs..(o + 1) * self.inputs];
-                let dot: f32 = row.iter().zip(p).map(|(w, x)| w * x).sum();
-                (dot + self.bias[o]).clamp(0.0, 1.0)
+                (dot(row, p) + self.bias[o]).clamp(0.0, 1.0)
             })
             .collect()
     }
+}
+
+/// `a·b` in 8 interleaved partial sums, which vectorise; one running sum is a chain of dependent
+/// adds (float addition is not associative, so the compiler keeps the order) and made the
+/// gates 2–3 % of a dynamic ResNet-56 pass.
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let rest: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (xa, xb) in ca.zip(cb) {
+        for ((l, x), y) in lanes.iter_mut().zip(xa).zip(xb) {
+            *l += x * y;
+        }
+    }
+    lanes.iter().sum::<f32>() + rest
 }
 
 /// One BasicBlock and its gates.
