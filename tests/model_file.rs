@@ -45,6 +45,12 @@ fn err(bytes: &[u8]) -> String {
     }
 }
 
+/// The fast path's logits for `x`.
+fn logits(net: &Network, x: &[f32], o: &Options) -> Vec<f32> {
+    let c = Classifier::new(net.clone()).unwrap();
+    c.classify(x, o).unwrap().logits
+}
+
 #[test]
 fn round_trip_keeps_card_and_outputs() {
     let net = Network::random(2, true, 8).unwrap();
@@ -54,13 +60,7 @@ fn round_trip_keeps_card_and_outputs() {
         .map(|i| ((i * 7) % 13) as f32 / 6.0 - 1.0)
         .collect();
     let o = Options::dynamic(0.5, 0.5);
-    let run = |n: &Network| {
-        Classifier::new(n.clone())
-            .unwrap()
-            .classify(&x, &o)
-            .unwrap()
-    };
-    assert_eq!(run(&net).logits, run(&again).logits);
+    assert_eq!(logits(&net, &x, &o), logits(&again, &x, &o));
 }
 
 #[test]
@@ -259,13 +259,7 @@ fn import_reads_depth_and_drops_batch_counters() {
     assert_eq!(imported.card.provenance["imported_from"]["source"], "test");
     let x = vec![0.1f32; 3072];
     let o = Options::static_net();
-    let run = |n: &Network| {
-        Classifier::new(n.clone())
-            .unwrap()
-            .classify(&x, &o)
-            .unwrap()
-    };
-    assert_eq!(run(&imported).logits, run(&net).logits);
+    assert_eq!(logits(&imported, &x, &o), logits(&net, &x, &o));
     assert!(import_state_dict(b"nonsense", "x", [0.5; 3], [0.25; 3]).is_err());
 }
 

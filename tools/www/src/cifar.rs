@@ -8,7 +8,9 @@ use std::path::Path;
 
 use anyhow::{bail, ensure, Context};
 
-/// The class names, in label order (the JPEG tree's directory names).
+/// The class names, in label order (the JPEG tree's directory names). The model crate has the
+/// same list (`lcnet::model::CIFAR10_CLASSES`); this crate does not depend on it, so that it builds
+/// without candle, and a test keeps the two equal.
 pub const CLASSES: [&str; 10] = [
     "airplane",
     "automobile",
@@ -201,4 +203,12 @@ fn from_binary(file: &Path) -> anyhow::Result<Vec<TestImage>> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn class_names_are_the_model_crates() {
+        assert_eq!(super::CLASSES, lcnet::model::CIFAR10_CLASSES);
+    }
 }
