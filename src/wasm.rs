@@ -54,6 +54,13 @@ pub fn check_image_size(width: u32, height: u32) -> Result<(), JsError> {
     crate::image_header::check_dimensions(width, height).map_err(js_err)
 }
 
+/// The model card of a model file, read from its header (its tensors are not loaded):
+/// for the chart, which shows other models' measured points. Throws if there is no valid card.
+#[wasm_bindgen(js_name = readCard)]
+pub fn read_card(bytes: &[u8]) -> Result<JsValue, JsError> {
+    to_js(&crate::model::file::read_card(bytes).map_err(js_err)?)
+}
+
 /// A loaded model.
 #[wasm_bindgen]
 pub struct Model {

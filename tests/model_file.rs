@@ -52,6 +52,19 @@ fn logits(net: &Network, x: &[f32], o: &Options) -> Vec<f32> {
 }
 
 #[test]
+fn the_card_reads_without_loading_the_tensors() {
+    let net = Network::random(2, true, 8).unwrap();
+    let bytes = net.to_bytes().unwrap();
+    assert_eq!(lcnet::model::file::read_card(&bytes).unwrap(), net.card);
+    let (t, _) = parts(&bytes);
+    assert!(matches!(
+        lcnet::model::file::read_card(&write(&t, None)),
+        Err(Error::MissingCard)
+    ));
+    assert!(lcnet::model::file::read_card(b"not a model").is_err());
+}
+
+#[test]
 fn round_trip_keeps_card_and_outputs() {
     let net = Network::random(2, true, 8).unwrap();
     let again = lcnet::load(&net.to_bytes().unwrap()).unwrap();

@@ -48,9 +48,9 @@ export class InferenceClient {
     return this.request('load', { bytes }, [bytes]);
   }
 
-  /** The info (card included) of the model file at `url`, validated; the loaded model stays. */
+  /** The card of the model file at `url`, validated (its tensors are not loaded); the loaded model stays. */
   async card(url) {
-    return (await this.request('card', { url })).info;
+    return (await this.request('card', { url })).card;
   }
 
   /** An image file's header checked as the CLI checks it: resolves to {format, size: [w, h] | null}, or

@@ -4,8 +4,8 @@
 //   {id, type: "load", url [, size] | bytes}            → {id, ok, result: {info, reference}}: reference is
 //                                                          null, {file, name} once the static reference the
 //                                                          card names is loaded beside it, or {file, error}
-//   {id, type: "card", url}                             → {id, ok, result: {info}} of that model file,
-//                                                          validated like "load", without replacing the model
+//   {id, type: "card", url}                             → {id, ok, result: {card}} of that model file, validated
+//                                                          like "load"'s, its tensors not loaded; the model stays
 //   {id, type: "classify", rgba, width, height, options [, network: "reference"]}
 //                                                       → {id, ok, result: {trace, preview: ImageData}} (of the static
 //                                                          reference with network "reference")
@@ -17,7 +17,7 @@
 //   failure of any of them                              → {id, ok: false, error: "message"}
 // Requests are handled one at a time, in the order they arrive.
 // While fetching, the worker also posts {id, type: "progress", what, loaded, total}.
-import init, { Model, checkImageSize, inspectImage } from './pkg/lcnet.js';
+import init, { Model, checkImageSize, inspectImage, readCard } from './pkg/lcnet.js';
 
 let wasmReady = null;
 let wasmMemory = null;   // the module's linear memory: it only grows, so its size is the high-water mark
@@ -96,15 +96,11 @@ const handlers = {
     reference = ref;
     return { info, reference: status };
   },
-  // Another shipped model's card, for the chart (its measured points beside the loaded model's).
+  // Another shipped model's card, for the chart (its measured points beside the loaded model's): read from the
+  // file's header, without loading its tensors, so that an image picked meanwhile does not wait long behind it.
   async card(msg) {
     await ensureWasm(msg.id);
-    const other = new Model(await fetchBytes(msg.url, msg.id, 'model card', 0, true));
-    try {
-      return { info: other.info() };
-    } finally {
-      other.free();
-    }
+    return { card: readCard(await fetchBytes(msg.url, msg.id, 'model card', 0, true)) };
   },
   async classify(msg) {
     if (!model) throw new Error('no model is loaded');

@@ -46,13 +46,25 @@ fn parse(bytes: &[u8]) -> Result<(SafeTensors<'_>, Option<HashMap<String, String
 /// Loads and validates an lcnet model file from its bytes.
 pub fn load(bytes: &[u8]) -> Result<Network> {
     let (st, meta) = parse(bytes)?;
-    let card_text = meta
-        .as_ref()
-        .and_then(|m| m.get(CARD_KEY))
-        .ok_or(Error::MissingCard)?;
-    let card = ModelCard::from_json(card_text)?;
+    let card = card_in(meta.as_ref())?;
     let tensors: HashMap<String, TensorView<'_>> = st.tensors().into_iter().collect();
     build(card, &tensors)
+}
+
+/// The model card of a model file, from its header, validated as [`load`] validates it; the
+/// tensors are neither converted nor checked (the header must still describe the whole buffer). For showing another model beside the loaded one (the page's chart):
+/// loading whole models to read their cards kept the page's worker from its first image.
+pub fn read_card(bytes: &[u8]) -> Result<ModelCard> {
+    let (_, meta) =
+        SafeTensors::read_metadata(bytes).map_err(|e| Error::NotSafetensors(e.to_string()))?;
+    card_in(meta.metadata().as_ref())
+}
+
+fn card_in(meta: Option<&HashMap<String, String>>) -> Result<ModelCard> {
+    let text = meta
+        .and_then(|m| m.get(CARD_KEY))
+        .ok_or(Error::MissingCard)?;
+    ModelCard::from_json(text)
 }
 
 /// Checks a set of named tensors against the card's architecture and builds the network.

@@ -1,0 +1,64 @@
+// Keeps results fresh: re-runs what is stale after a change of model, setting or image; opens an image.
+import { clearForce, current, isFresh, state } from './state.js';
+import { setStatus } from './status.js';
+import { scheduleTiming } from './timing.js';
+import { ensureTraces } from './traces.js';
+import { drawBatch, showCurrent } from './views.js';
+
+/** Re-runs what is stale; coalesces bursts of changes (a slider drag) into one pass at a time. */
+export async function refresh() {
+  if (!state.info) return;
+  // Rows of another model or setting are marked at once (synchronously, before any await), even while a pass runs.
+  if (state.images.some((img) => !isFresh(img))) drawBatch();
+  if (state.running) { state.dirty = true; return; }
+  state.running = true;
+  try {
+    do {
+      state.dirty = false;
+      await refreshOnce();
+    } while (state.dirty);
+  } finally {
+    state.running = false;
+  }
+  scheduleTiming(true);
+}
+
+/** The current image first, then every other stale one; stops early when a change marks the pass dirty. */
+async function refreshOnce() {
+  const cur = current();
+  if (cur) {
+    setStatus('busy', `Running ${cur.name}…`);
+    try {
+      await ensureTraces(cur);
+    } catch (e) {
+      cur.error = e.message;
+    }
+    if (state.dirty) return;
+    showCurrent();
+  }
+  let n = 0;
+  for (const img of state.images) {
+    if (state.dirty) return;
+    if (isFresh(img)) continue;
+    try {
+      await ensureTraces(img);
+    } catch (e) {
+      img.error = e.message;
+    }
+    if (++n % 8 === 0) drawBatch();
+  }
+  drawBatch();
+}
+
+/** Makes image `id` the current one: shown at once if its traces are fresh, else re-run first. */
+export function select(id) {
+  if (id !== state.currentId) clearForce();
+  state.currentId = id;
+  const cur = current();
+  if (cur && isFresh(cur)) {
+    showCurrent();
+    drawBatch();
+  } else {
+    refresh();
+  }
+}
