@@ -97,7 +97,7 @@ const handlers = {
     return { info, reference: status };
   },
   // Another shipped model's card, for the chart (its measured points beside the loaded model's): read from the
-  // file's header, without loading its tensors, so that an image picked meanwhile does not wait long behind it.
+  // file's header; its tensors are not loaded, as the chart needs none of them.
   async card(msg) {
     await ensureWasm(msg.id);
     return { card: readCard(await fetchBytes(msg.url, msg.id, 'model card', 0, true)) };

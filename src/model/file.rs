@@ -52,8 +52,8 @@ pub fn load(bytes: &[u8]) -> Result<Network> {
 }
 
 /// The model card of a model file, from its header, validated as [`load`] validates it; the
-/// tensors are neither converted nor checked (the header must still describe the whole buffer). For showing another model beside the loaded one (the page's chart):
-/// loading whole models to read their cards kept the page's worker from its first image.
+/// tensors are neither converted nor checked (the header must still describe the whole buffer).
+/// For showing another model beside the loaded one (the page's chart), which needs its card only.
 pub fn read_card(bytes: &[u8]) -> Result<ModelCard> {
     let (_, meta) =
         SafeTensors::read_metadata(bytes).map_err(|e| Error::NotSafetensors(e.to_string()))?;
