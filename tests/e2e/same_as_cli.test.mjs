@@ -145,7 +145,7 @@ pageTest(env, 'what if: forcing blocks (click, Enter) = lcnet classify --force-o
   await page.waitForFunction((m) => document.querySelector('#whatif')?.dataset.macs === String(m), cliAB.macs, { timeout: TIMEOUT }).catch(() => {});
   check(`what if ${a.id} and ${b.id} forced (Enter on a focused block): MACs = the CLI's with both overrides`,
     Number(await box.getAttribute('data-macs')) === cliAB.macs, `${await box.getAttribute('data-macs')} vs ${cliAB.macs}`);
-  await page.locator('#map-h').screenshot({ path: join(artifacts, 'same-as-cli-whatif.png') }).catch(() => {});
+  await page.locator('#blocks').screenshot({ path: join(artifacts, 'same-as-cli-whatif.png') });
   await page.screenshot({ path: join(artifacts, 'same-as-cli-whatif-page.png'), fullPage: true });
   await page.locator(`#blocks .blk[data-stage="${a.id[0]}"][data-index="${a.id.slice(2)}"]`).click();
   await page.waitForFunction(() => document.querySelectorAll('#blocks .blk[data-forced]').length === 1, null, { timeout: TIMEOUT });
