@@ -4,7 +4,8 @@
 // what the Rust side allocated; the JS side is measured as the resident memory (RSS) of Chromium's
 // renderer processes (a dedicated worker lives in its page's renderer), after a forced collection
 // in the worker (--expose-gc). Prints the figures; fails when the wasm memory grows after the first
-// 100 classifications or the renderer RSS grows by more than 16 MiB between 100 and N. The page is one of
+// 100 classifications or the renderer RSS grows by more than 16 MiB between 100 and N (medians of the three
+// samples at each end). The page is one of
 // its own (lib.mjs's openPage), so it must also keep that page hygiene.
 // Run: node --test tests/e2e/worker_memory.test.mjs   (needs www/pkg + www/models and target/release/lcnet
 // + lcnet-www); `node tests/e2e/worker_memory.test.mjs N` runs N classifications instead of 1,000.
@@ -106,6 +107,13 @@ pageTest(env, `${N} classifications in the page's worker: wasm memory and render
     check(`wasm memory does not grow after classification ${first.i}`, last.wasmBytes <= first.wasmBytes,
       `${first.wasmBytes} → ${last.wasmBytes} bytes`);
     check('a renderer process found to measure', first.rss > 0, `renderer RSS ${mib(first.rss)} MiB`);
-    check(`renderer RSS grows by at most 16 MiB between classification ${first.i} and ${last.i}`, last.rss - first.rss <= 16 * 1048576,
-      `${mib(first.rss)} → ${mib(last.rss)} MiB`);
+    // RSS is the sum over Chromium's renderer processes, which jumps now and then (once by 19 MiB at the very
+    // last sample of a fresh-clone run, flat from 100 to 900): the median of the first three samples from 100 on
+    // is compared with that of the last three, which a steady leak moves apart and a one-off jump does not.
+    const steady = samples.filter((s) => s.i >= first.i);
+    const k = Math.min(3, Math.floor(steady.length / 2)) || 1;
+    const med = (xs) => { const v = xs.map((s) => s.rss).sort((a, b) => a - b); return v[v.length >> 1]; };
+    const [early, late] = [med(steady.slice(0, k)), med(steady.slice(-k))];
+    check(`renderer RSS grows by at most 16 MiB from classification ${first.i} to ${last.i} (medians of ${k} samples at each end)`,
+      late - early <= 16 * 1048576, `${mib(early)} → ${mib(late)} MiB`);
   });
