@@ -16,7 +16,7 @@ use serde::Serialize;
 use web_time::Instant;
 
 use crate::error::Result;
-use crate::model::{Affine, Block, Network};
+use crate::model::{sum, Affine, Block, Network};
 
 /// A 3×3 convolution (padding 1) with its BatchNorm folded in.
 #[derive(Debug, Clone, Default)]
@@ -314,23 +314,8 @@ impl Clock {
 /// Global average pool of `c` planes of `n` values into `out`.
 fn pool_into(x: &[f32], n: usize, out: &mut Vec<f32>) {
     out.clear();
+    // A single running sum here took 8 % of a dynamic R56 pass: see `sum`.
     out.extend(x.chunks_exact(n).map(|c| sum(c) / n as f32));
-}
-
-/// The sum of `v` in 8 interleaved partial sums: a single running sum is a chain of dependent
-/// adds the compiler may not reorder (float addition is not associative), so it ran at one add
-/// per few cycles and pooling for the gates took 8 % of a dynamic R56 pass; 8 independent lanes
-/// vectorise (AVX, or two SIMD128 vectors).
-fn sum(v: &[f32]) -> f32 {
-    let mut lanes = [0f32; 8];
-    let chunks = v.chunks_exact(8);
-    let rest: f32 = chunks.remainder().iter().sum();
-    for c in chunks {
-        for (l, x) in lanes.iter_mut().zip(c) {
-            *l += x;
-        }
-    }
-    lanes.iter().sum::<f32>() + rest
 }
 
 fn forward_with(

@@ -49,9 +49,24 @@ impl Gate {
     }
 }
 
-/// `a·b` in 8 interleaved partial sums, which vectorise; one running sum is a chain of dependent
-/// adds (float addition is not associative, so the compiler keeps the order) and made the
-/// gates 2–3 % of a dynamic ResNet-56 pass.
+// The reductions of a batch-1 pass (the gates here, pooling in `exec::fast`) keep 8 interleaved
+// partial sums, which vectorise (AVX, or two SIMD128 vectors): one running sum is a chain of
+// dependent adds the compiler may not reorder (float addition is not associative).
+
+/// The sum of `v`, in 8 partial sums.
+pub(crate) fn sum(v: &[f32]) -> f32 {
+    let mut lanes = [0f32; 8];
+    let chunks = v.chunks_exact(8);
+    let rest: f32 = chunks.remainder().iter().sum();
+    for c in chunks {
+        for (l, x) in lanes.iter_mut().zip(c) {
+            *l += x;
+        }
+    }
+    lanes.iter().sum::<f32>() + rest
+}
+
+/// `a·b`, in 8 partial sums.
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut lanes = [0f32; 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
