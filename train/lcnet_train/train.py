@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from . import data as D
+from .gate_scale import rescale_gates
 from .model import ResNetCifar, _used, load_state, soft_macs, static_macs, trace_of
 
 TRAIN_DIR = D.TRAIN_DIR
@@ -68,11 +69,16 @@ DEFAULTS = dict(
     init_from=None,              # checkpoint (relative to train/) whose model weights start this phase
     init_gates=False,            # also take the gates from init_from (fine-tune a trained LC-Net) rather than new ones
     teacher_from=None,           # checkpoint of the frozen teacher (its backbone; default: init_from)
+    init_rescale_gates=0,        # N > 0 (with init_gates): rescale the loaded gates as the export's --rescale-gates N
+                                 # does, so a fine-tune starts from the thresholds the shipped model's card means
     l_gate=True,
     c_gate=True,
     gate_init_std=0.01,
     gate_init_bias=0.95,
     gate_lr_mult=1.0,
+    gate_l_lr_mult=1.0,          # the L-Net gates' learning rate: lr * gate_lr_mult * this (a fine-tune moves the few
+                                 # block gates faster than the many channel gates, whose steps the pruned model's
+                                 # decisions cannot absorb)
     gate_weight_decay=0.0,
     lambda_l=0.0,                # loss += lambda_l * mean(s_L)
     lambda_c=0.0,                # loss += lambda_c * mean(s_C)
@@ -342,6 +348,19 @@ def blocks_summary(rate: torch.Tensor) -> dict:
                 rates=[round(v, 3) for v in rate.tolist()])
 
 
+def rescale_init_gates(model: ResNetCifar, cfg: dict, images, log) -> None:
+    """With init_rescale_gates N, rescales the gates loaded from init_from on `images(N)` (normalised training
+    images) exactly as the export's --rescale-gates N does: a trained LC-Net's raw gates sit at an arbitrary
+    scale, and only the rescaled ones give its card's thresholds their meaning (try i fine-tuned the raw ones
+    at the shipped model's threshold and collapsed)."""
+    n = int(cfg["init_rescale_gates"])
+    if not n:
+        return
+    if not cfg["init_gates"]:
+        raise ValueError("init_rescale_gates needs init_gates (gates loaded from init_from)")
+    log(f"gates rescaled on {n} training images: {rescale_gates(model, images(n)).as_dict()}")
+
+
 # ---------------------------------------------------------------- training
 
 def build_model(cfg: dict, device, log, load_init: bool = True) -> tuple[ResNetCifar, list]:
@@ -390,10 +409,12 @@ def set_train_mode(model: ResNetCifar, cfg: dict):
 
 
 def make_optimizer(model: ResNetCifar, cfg: dict):
-    gate, rest = [], []
+    gate, gate_l, rest = [], [], []
     freeze = cfg["phase"] == "gates" and cfg["freeze_backbone"]
     for name, p in model.named_parameters():
-        if ".gate_" in name or ".budget_" in name:
+        if ".gate_l." in name and cfg["gate_l_lr_mult"] != 1.0:
+            gate_l.append(p)
+        elif ".gate_" in name or ".budget_" in name:
             gate.append(p)
         elif freeze:
             p.requires_grad_(False)
@@ -403,6 +424,9 @@ def make_optimizer(model: ResNetCifar, cfg: dict):
     if gate:
         glr = cfg["lr"] * cfg["gate_lr_mult"]
         groups.append(dict(params=gate, lr=glr, weight_decay=cfg["gate_weight_decay"], base_lr=glr))
+    if gate_l:
+        glr = cfg["lr"] * cfg["gate_lr_mult"] * cfg["gate_l_lr_mult"]
+        groups.append(dict(params=gate_l, lr=glr, weight_decay=cfg["gate_weight_decay"], base_lr=glr))
     return torch.optim.SGD(groups, lr=cfg["lr"], momentum=cfg["momentum"], nesterov=cfg["nesterov"])
 
 
@@ -788,6 +812,8 @@ def main(argv=None) -> int:
 
     torch.manual_seed(cfg["seed"])  # initial weights
     model, phases = build_model(cfg, device, log, load_init=ck is None)
+    if ck is None:
+        rescale_init_gates(model, cfg, lambda n: norm(train_x[:n]), log)
     if cfg["channels_last"]:
         model = model.to(memory_format=torch.channels_last)
     opt = make_optimizer(model, cfg)

@@ -324,6 +324,36 @@ def test_init_gates_fine_tunes_a_trained_lcnet_and_the_teacher_can_come_from_els
         T.build_model(dict(cfg, init_from=str(tmp_path / "bb.pt")), torch.device("cpu"), lambda msg: None)
 
 
+def test_init_rescale_gates_gives_loaded_gates_the_exports_scale():
+    from lcnet_train.model import ResNetCifar
+    torch.manual_seed(0)
+    m = ResNetCifar(20).add_gates(seed=3)
+    with torch.no_grad():
+        m.layer2[1].gate_l.weight.mul_(0.01)
+        m.layer2[1].gate_l.bias.fill_(0.05)  # a gate whose largest value is far under the export's 0.9
+    x = torch.randn(16, 3, 32, 32)
+    logs = []
+    cfg = dict(T.DEFAULTS, init_gates=True, init_rescale_gates=16)
+    T.rescale_init_gates(m, cfg, lambda n: x[:n], logs.append)
+    _, infos = m.eval()(x, mode="soft", trace=True)
+    assert abs(infos[4]["s_l"].max().item() - 0.9) < 1e-5 and "rescaled on 16" in logs[0]
+    with pytest.raises(ValueError, match="needs init_gates"):
+        T.rescale_init_gates(m, dict(cfg, init_gates=False), lambda n: x[:n], logs.append)
+    before = [p.clone() for p in m.parameters()]
+    T.rescale_init_gates(m, dict(cfg, init_rescale_gates=0), lambda n: 1 / 0, logs.append)  # 0: untouched
+    assert all(torch.equal(a, b) for a, b in zip(before, m.parameters()))
+
+
+def test_block_gates_may_learn_at_their_own_rate():
+    from lcnet_train.model import ResNetCifar
+    m = ResNetCifar(20).add_gates(seed=3)
+    cfg = dict(T.DEFAULTS, phase="gates", lr=0.01, gate_lr_mult=0.5, gate_l_lr_mult=4.0)
+    rates = {id(p): g["lr"] for g in T.make_optimizer(m, cfg).param_groups for p in g["params"]}
+    assert rates[id(m.layer2[1].gate_l.weight)] == 0.02 and rates[id(m.layer2[1].gate_c.weight)] == 0.005
+    assert rates[id(m.conv1.weight)] == 0.01
+    assert len(T.make_optimizer(m, dict(cfg, gate_l_lr_mult=1.0)).param_groups) == 2
+
+
 def test_gated_batch_statistics_follow_the_default_thresholds_pass_only():
     from lcnet_train.model import ResNetCifar, static_macs
     cfg = T.load_config("r20_sandwich_k", ["precision=fp32", "channels_last=false"])
