@@ -127,6 +127,20 @@ impl Model {
         )
     }
 
+    /// Where [`Model::classify`]'s pass spends its time, part by part and block by block
+    /// (`lcnet bench --json`'s split, measured in the browser), for benchmarks.
+    #[cfg(feature = "stock-wasm")]
+    #[wasm_bindgen(js_name = timeSplit)]
+    pub fn time_split(
+        &self,
+        rgba: &[u8],
+        width: u32,
+        height: u32,
+        options: JsValue,
+    ) -> Result<JsValue, JsError> {
+        self.run(rgba, width, height, options, crate::Classifier::time_split)
+    }
+
     /// What the network sees for these pixels (the centre square at the input size, before
     /// normalisation), as an `ImageData` the page draws with `putImageData`.
     pub fn preview(
@@ -151,13 +165,13 @@ impl Model {
 
 impl Model {
     /// Pre-processes RGBA pixels and runs them through `engine`.
-    fn run(
+    fn run<T: Serialize>(
         &self,
         rgba: &[u8],
         width: u32,
         height: u32,
         options: JsValue,
-        engine: fn(&crate::Classifier, &[f32], &Options) -> crate::Result<crate::Trace>,
+        engine: fn(&crate::Classifier, &[f32], &Options) -> crate::Result<T>,
     ) -> Result<JsValue, JsError> {
         let opts = self.options(options)?;
         let input =

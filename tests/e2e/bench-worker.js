@@ -11,6 +11,24 @@ function median(v) {
   return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
+const PARTS = ['pool', 'gates', 'shortcut', 'conv1', 'conv2', 'epilogue'];
+
+/** A TimeSplit as one list: stem, head, then the parts of each block. */
+function flatSplit(t) {
+  return [t.stem, t.head, ...t.blocks.flatMap((b) => PARTS.map((p) => b[p]))];
+}
+
+/** `flatSplit`'s list back as {stem, head, blocks, and each part summed over the blocks}. */
+function nestSplit(v) {
+  const blocks = [];
+  for (let i = 2; i < v.length; i += PARTS.length) {
+    blocks.push(Object.fromEntries(PARTS.map((p, k) => [p, v[i + k]])));
+  }
+  const sums = Object.fromEntries(PARTS.map((p) => [p, blocks.reduce((a, b) => a + b[p], 0)]));
+  const total = v[0] + v[1] + Object.values(sums).reduce((a, b) => a + b, 0);
+  return { stem: v[0], head: v[1], ...sums, total, blocks };
+}
+
 async function bytesOf(url) {
   const res = await fetch(url);
   if (!res.ok) throw new Error(`could not fetch ${url}: HTTP ${res.status}`);
@@ -146,7 +164,21 @@ async function run(cfg) {
     const argmax = (v) => v.reduce((bi, x_, i) => (x_ > v[bi] ? i : bi), 0);
     agree.push(argmax(Array.from(o)) === s.class_index);
   }
+  // Where the time goes (Model.timeSplit, in modules built with stock-wasm), as `lcnet bench`
+  // reports it: per part, the median of each image's runs, then the median over images.
+  let split = null;
+  if (typeof model.timeSplit === 'function') {
+    split = {};
+    for (const [name, opts] of [['static', stat], ['dynamic', dyn]]) {
+      const perImage = images.map(({ rgba }) => {
+        const runs = Array.from({ length: cfg.runs }, () => flatSplit(model.timeSplit(rgba, 32, 32, opts)));
+        return runs[0].map((_, k) => median(runs.map((r) => r[k])));
+      });
+      split[name] = nestSplit(perImage[0].map((_, k) => median(perImage.map((r) => r[k]))));
+    }
+  }
   return {
+    split,
     model: info.card.name,
     blocks_total: info.blocks?.length ?? null,
     options_dynamic: (({ mode, tau_l, tau_c }) => ({ mode, tau_l, tau_c }))(model.classify(images[0].rgba, 32, 32, dyn)),

@@ -305,6 +305,8 @@ try {
     bench_cross_origin_isolated: b.cross_origin_isolated,
     onnxruntime_web: JSON.parse(readFileSync(join(here, 'node_modules', 'onnxruntime-web', 'package.json'), 'utf8')).version,
     wall_s: wallS,
+    split_static: b.split?.static ?? null,
+    split_dynamic: b.split?.dynamic ?? null,
   };
   if (missing.size) errors.push(`not found on the bench server: ${[...missing].join(', ')}`);
   if (errors.length) log(`bench: browser messages:\n  ${errors.join('\n  ')}`);
@@ -334,6 +336,13 @@ try {
     console.log(`onnx vs lcnet static logits: max |Δ| ${report.onnx_max_abs_diff.toExponential(2)} `
       + `(largest logit ${f(report.static_max_abs_logit, 1)}), `
       + `same class ${report.onnx_same_class}/${report.images}`);
+    if (b.split) {
+      const parts = ['stem', 'pool', 'gates', 'shortcut', 'conv1', 'conv2', 'epilogue', 'head', 'total'];
+      console.log('time split, ms (Model.timeSplit; medians over images; --json has each block):');
+      for (const side of ['static', 'dynamic']) {
+        console.log(`  ${side.padEnd(8)} ${parts.map((p) => `${p} ${f(b.split[side][p], 4)}`).join(', ')}`);
+      }
+    }
     if (page_) {
       console.log(`time to first result (page ${pageModel}, ${pageRuns.length} fresh loads): ${f(page_.total.median, 0)} ms `
         + `(min ${f(page_.total.min, 0)}, max ${f(page_.total.max, 0)}) = ready ${f(page_.ready.median, 0)} `
