@@ -96,14 +96,18 @@ impl FoldedNet {
     }
 }
 
-/// Copies `planes` (`n` planes of `hw × hw`) into a zero border of one pixel.
+/// Copies `planes` (`n` planes of `hw × hw`) into the first `n` planes of `out`, each inside
+/// a zero border of one pixel. `out` holds planes of this one size only: only their insides are
+/// ever written, so the borders stay zero from the first use and are not cleared again (a pass
+/// pads the full input of every block it runs; clearing it each time cost a tenth of the time of
+/// a block that keeps 2 of 16 channels).
 fn pad(planes: &[f32], n: usize, hw: usize, out: &mut Vec<f32>) {
     let p = hw + 2;
-    out.clear();
-    out.resize(n * p * p, 0.0);
-    for c in 0..n {
-        for y in 0..hw {
-            let src = &planes[(c * hw + y) * hw..(c * hw + y + 1) * hw];
+    if out.len() < n * p * p {
+        out.resize(n * p * p, 0.0);
+    }
+    for (c, plane) in planes.chunks_exact(hw * hw).take(n).enumerate() {
+        for (y, src) in plane.chunks_exact(hw).enumerate() {
             let dst = (c * p + y + 1) * p + 1;
             out[dst..dst + hw].copy_from_slice(src);
         }
@@ -146,7 +150,8 @@ pub fn conv3x3(
     let ohw = hw / s;
     let n = ohw * ohw;
     let p = hw + 2;
-    pad(input, in_idx.len(), hw, &mut buf.padded);
+    let padded = padded_for(&mut buf.padded, hw);
+    pad(input, in_idx.len(), hw, padded);
     let geo = if s == 1 {
         Geometry {
             ohw,
@@ -157,7 +162,7 @@ pub fn conv3x3(
     } else {
         // Stride 2 reads each polyphase component with unit stride: tap (ky, kx) of output
         // pixel (y, x) is component (ky mod 2, kx mod 2) at (y + ky/2, x + kx/2).
-        polyphase(&buf.padded, in_idx.len(), p, &mut buf.phases);
+        polyphase(padded, in_idx.len(), p, &mut buf.phases);
         let q = p / 2;
         Geometry {
             ohw,
@@ -169,7 +174,7 @@ pub fn conv3x3(
             }),
         }
     };
-    let planes: &[f32] = if s == 1 { &buf.padded } else { &buf.phases };
+    let planes: &[f32] = if s == 1 { padded } else { &buf.phases };
     // No clearing: the kernel writes every output value, so only growth needs filling.
     out.resize(out_idx.len() * n, 0.0);
     kernel::conv(
@@ -188,8 +193,21 @@ pub fn conv3x3(
 /// Scratch memory for the convolutions, reused across calls.
 #[derive(Default)]
 pub struct Buffers {
-    padded: Vec<f32>,
+    /// Padded input planes, one buffer per input side (see [`pad`]).
+    padded: Vec<(usize, Vec<f32>)>,
     phases: Vec<f32>,
+}
+
+/// The padded-planes buffer for inputs of side `hw`, from [`Buffers::padded`].
+fn padded_for(buffers: &mut Vec<(usize, Vec<f32>)>, hw: usize) -> &mut Vec<f32> {
+    let i = match buffers.iter().position(|(side, _)| *side == hw) {
+        Some(i) => i,
+        None => {
+            buffers.push((hw, Vec::new()));
+            buffers.len() - 1
+        }
+    };
+    &mut buffers[i].1
 }
 
 /// Buffers for a whole forward pass, kept per thread and reused from one image to the next, so
