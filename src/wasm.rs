@@ -54,11 +54,19 @@ pub fn check_image_size(width: u32, height: u32) -> Result<(), JsError> {
     crate::image_header::check_dimensions(width, height).map_err(js_err)
 }
 
-/// The model card of a model file, read from its header (its tensors are not loaded):
-/// for the chart, which shows other models' measured points. Throws if there is no valid card.
+/// How many bytes from the start of a model file `readCard` needs, given its first 8 bytes at
+/// least (`undefined` for fewer): the page fetches that much of another model and no more.
+#[wasm_bindgen(js_name = cardHeadLen)]
+pub fn card_head_len(head: &[u8]) -> Option<f64> {
+    crate::model::file::card_head_len(head).map(|n| n as f64)
+}
+
+/// The model card of a model file from its first `cardHeadLen` bytes and its whole length (its
+/// tensors are not fetched): for the chart, which shows other models' measured points. Throws if
+/// there is no valid card or the header does not describe a file of that length.
 #[wasm_bindgen(js_name = readCard)]
-pub fn read_card(bytes: &[u8]) -> Result<JsValue, JsError> {
-    to_js(&crate::model::file::read_card(bytes).map_err(js_err)?)
+pub fn read_card(head: &[u8], file_len: f64) -> Result<JsValue, JsError> {
+    to_js(&crate::model::file::read_card_head(head, file_len as u64).map_err(js_err)?)
 }
 
 /// A loaded model.

@@ -65,6 +65,32 @@ fn the_card_reads_without_loading_the_tensors() {
 }
 
 #[test]
+fn the_card_reads_from_the_header_bytes_alone() {
+    use lcnet::model::file::{card_head_len, read_card_head};
+    let net = Network::random(2, true, 8).unwrap();
+    let bytes = net.to_bytes().unwrap();
+    let len = bytes.len() as u64;
+    assert_eq!(card_head_len(&bytes[..7]), None);
+    let head = card_head_len(&bytes[..8]).unwrap() as usize;
+    assert!(
+        head < bytes.len() / 2,
+        "the header is a small part of the file"
+    );
+    assert_eq!(read_card_head(&bytes[..head], len).unwrap(), net.card);
+    let short = read_card_head(&bytes[..head - 1], len)
+        .unwrap_err()
+        .to_string();
+    assert!(short.contains("cut short"), "{short}");
+    let wrong = read_card_head(&bytes[..head], len + 1)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        wrong.contains(&format!("the file has {}", len + 1)),
+        "{wrong}"
+    );
+}
+
+#[test]
 fn round_trip_keeps_card_and_outputs() {
     let net = Network::random(2, true, 8).unwrap();
     let again = lcnet::load(&net.to_bytes().unwrap()).unwrap();

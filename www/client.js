@@ -48,9 +48,10 @@ export class InferenceClient {
     return this.request('load', { bytes }, [bytes]);
   }
 
-  /** The card of the model file at `url`, validated (its tensors are not loaded); the loaded model stays. */
-  async card(url) {
-    return (await this.request('card', { url })).card;
+  /** The card of the model file at `url` (`size` bytes, when its server sends no length), validated; only the file's
+   *  header is fetched, and the loaded model stays. */
+  async card(url, size = 0) {
+    return (await this.request('card', { url, size })).card;
   }
 
   /** An image file's header checked as the CLI checks it: resolves to {format, size: [w, h] | null}, or

@@ -61,10 +61,10 @@ export async function loadModel(key) {
 /** Reads the cards of the shipped models not loaded yet (in the worker, after anything queued before), so the
  *  chart can show every shipped model's measured points; a file that fails to load is left out. */
 export async function loadOtherCards() {
-  for (const { file } of state.models) {
+  for (const { file, size } of state.models) {
     if (state.cards.has(file)) continue;
     try {
-      state.cards.set(file, await state.client.card(modelUrl(file)));
+      state.cards.set(file, await state.client.card(modelUrl(file), size));
     } catch (e) {
       console.warn(`model card of ${file}: ${e.message}`);
     }

@@ -4,7 +4,7 @@
 //   {id, type: "load", url [, size] | bytes}            → {id, ok, result: {info, reference}}: reference is
 //                                                          null, {file, name} once the static reference the
 //                                                          card names is loaded beside it, or {file, error}
-//   {id, type: "card", url}                             → {id, ok, result: {card}} of that model file, validated
+//   {id, type: "card", url [, size]}                    → {id, ok, result: {card}} of that model file, validated
 //                                                          like "load"'s, its tensors not loaded; the model stays
 //   {id, type: "classify", rgba, width, height, options [, network: "reference"]}
 //                                                       → {id, ok, result: {trace, preview: ImageData}} (of the static
@@ -17,7 +17,7 @@
 //   failure of any of them                              → {id, ok: false, error: "message"}
 // Requests are handled one at a time, in the order they arrive.
 // While fetching, the worker also posts {id, type: "progress", what, loaded, total}.
-import init, { Model, checkImageSize, inspectImage, readCard } from './pkg/lcnet.js';
+import init, { Model, cardHeadLen, checkImageSize, inspectImage, readCard } from './pkg/lcnet.js';
 
 let wasmReady = null;
 let wasmMemory = null;   // the module's linear memory: it only grows, so its size is the high-water mark
@@ -60,7 +60,37 @@ async function fetchBytes(url, id, what, expected = 0, quiet = false) {
     loaded += value.length;
     self.postMessage({ id, type: 'progress', what, loaded, total });
   }
-  const out = new Uint8Array(loaded);
+  return joinChunks(chunks, loaded);
+}
+
+/** The first bytes of the model file at `url`, up to the end of its header (`cardHeadLen`), and the file's length
+ *  (Content-Length, else `size`); the rest of the response is not read. */
+async function fetchHead(url, size) {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`could not fetch ${url}: HTTP ${res.status}`);
+  const fileLen = Number(res.headers.get('Content-Length')) || size;
+  if (!res.body || !fileLen) {
+    const all = new Uint8Array(await res.arrayBuffer());
+    return { head: all, fileLen: all.length };
+  }
+  const reader = res.body.getReader();
+  const chunks = [];
+  let have = 0;
+  let need = 8;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    have += value.length;
+    if (have >= 8 && need === 8) need = cardHeadLen(joinChunks(chunks, have)) ?? 8;
+    if (have >= need && need > 8) break;
+  }
+  reader.cancel().catch(() => {});
+  return { head: joinChunks(chunks, have), fileLen };
+}
+
+function joinChunks(chunks, length) {
+  const out = new Uint8Array(length);
   let o = 0;
   for (const c of chunks) { out.set(c, o); o += c.length; }
   return out;
@@ -97,10 +127,12 @@ const handlers = {
     return { info, reference: status };
   },
   // Another shipped model's card, for the chart (its measured points beside the loaded model's): read from the
-  // file's header; its tensors are not loaded, as the chart needs none of them.
+  // file's header, fetching only that far (a few kB of a file of megabytes), so that reading every shipped
+  // model's card does not keep the worker from the first image.
   async card(msg) {
     await ensureWasm(msg.id);
-    return { card: readCard(await fetchBytes(msg.url, msg.id, 'model card', 0, true)) };
+    const { head, fileLen } = await fetchHead(msg.url, msg.size ?? 0);
+    return { card: readCard(head, fileLen) };
   },
   async classify(msg) {
     if (!model) throw new Error('no model is loaded');

@@ -55,9 +55,60 @@ pub fn load(bytes: &[u8]) -> Result<Network> {
 /// tensors are neither converted nor checked (the header must still describe the whole buffer).
 /// For showing another model beside the loaded one (the page's chart), which needs its card only.
 pub fn read_card(bytes: &[u8]) -> Result<ModelCard> {
-    let (_, meta) =
-        SafeTensors::read_metadata(bytes).map_err(|e| Error::NotSafetensors(e.to_string()))?;
-    card_in(meta.metadata().as_ref())
+    read_card_head(bytes, bytes.len() as u64)
+}
+
+/// Bytes a safetensors file's header may take (safetensors' own limit).
+const MAX_HEADER_BYTES: u64 = 100_000_000;
+
+/// How many bytes from the start of a model file [`read_card_head`] needs: the 8-byte header
+/// length and the header it gives; `None` while `head` is shorter than 8 bytes.
+pub fn card_head_len(head: &[u8]) -> Option<u64> {
+    let n: [u8; 8] = head.get(..8)?.try_into().ok()?;
+    Some(8 + u64::from_le_bytes(n).min(MAX_HEADER_BYTES))
+}
+
+/// The model card from the first bytes of a model file (at least [`card_head_len`] of them) and
+/// the file's whole length: what the page's chart needs of another model, without fetching its
+/// tensors. Checks that the header is JSON, that its tensors end exactly at `file_len`, and the
+/// card as [`read_card`] does; the tensors themselves are checked when a model is loaded.
+pub fn read_card_head(head: &[u8], file_len: u64) -> Result<ModelCard> {
+    let bad = |why: String| Error::NotSafetensors(why);
+    let need = card_head_len(head).ok_or_else(|| bad("shorter than 8 bytes".into()))?;
+    let n = need - 8;
+    if n >= MAX_HEADER_BYTES {
+        return Err(bad(format!("header of {n} bytes is too large")));
+    }
+    let json = usize::try_from(need)
+        .ok()
+        .and_then(|end| head.get(8..end))
+        .ok_or_else(|| bad(format!("header of {n} bytes is cut short")))?;
+    let header: HashMap<String, serde_json::Value> =
+        serde_json::from_slice(json).map_err(|e| bad(format!("header is not JSON: {e}")))?;
+    let mut end = 0u64;
+    let mut meta = None;
+    for (name, v) in &header {
+        if name == "__metadata__" {
+            meta = Some(
+                serde_json::from_value::<HashMap<String, String>>(v.clone())
+                    .map_err(|e| bad(format!("metadata: {e}")))?,
+            );
+            continue;
+        }
+        let stop = v
+            .get("data_offsets")
+            .and_then(|o| o.get(1))
+            .and_then(|o| o.as_u64())
+            .ok_or_else(|| bad(format!("tensor {name} has no data offsets")))?;
+        end = end.max(stop);
+    }
+    if need + end != file_len {
+        return Err(bad(format!(
+            "the header describes {} bytes, the file has {file_len}",
+            need + end
+        )));
+    }
+    card_in(meta.as_ref())
 }
 
 fn card_in(meta: Option<&HashMap<String, String>>) -> Result<ModelCard> {
