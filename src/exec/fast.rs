@@ -388,11 +388,14 @@ fn forward_with(
     split.stem = clock.lap();
     let mut hw = size;
     let mut decisions = Vec::with_capacity(net.blocks.len());
+    // Whether `sc.pooled` is the pool of `x`: a skipped identity block leaves `x`, and so its
+    // pool, as they were, and the next block's gates read the same pool.
+    let mut pooled_x = false;
     for (block, fb) in net.blocks.iter().zip(&folded.blocks) {
         clock.block = BlockTime::default();
-        sc.pooled.clear();
-        if super::needs_pool(block, opts) {
+        if super::needs_pool(block, opts) && !pooled_x {
             pool_into(&x, hw * hw, &mut sc.pooled);
+            pooled_x = true;
         }
         clock.block.pool = clock.lap();
         let d: Decision = decide(block, &sc.pooled, opts);
@@ -415,6 +418,7 @@ fn forward_with(
         }
         if d.executed || !identity {
             std::mem::swap(&mut x, &mut y);
+            pooled_x = false;
         }
         hw = block.out_hw;
         decisions.push(d);
@@ -422,7 +426,9 @@ fn forward_with(
             split.blocks.push(clock.block);
         }
     }
-    pool_into(&x, hw * hw, &mut sc.pooled);
+    if !pooled_x {
+        pool_into(&x, hw * hw, &mut sc.pooled);
+    }
     let logits = linear(folded, &sc.pooled);
     macs.compute += folded.linear_w.len() as u64;
     split.head = clock.lap();
