@@ -36,12 +36,14 @@ async function main() {
     state.client = new InferenceClient();
     state.client.onprogress = onProgress;
     setStatus('loading', 'Loading WebAssembly module…');
-    await state.client.init();
+    // The module compiles in the worker while the model list and then the model download.
+    const ready = state.client.init();
+    ready.catch(() => {}); // awaited below
     const { models, def } = await fetchModelList();
     state.models = models;
     state.modelKey = def;
     fillModelSelect();
-    await loadModel(def);
+    await Promise.all([ready, loadModel(def)]);
   } catch (e) {
     fatal(e.message);
     return;

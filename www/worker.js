@@ -26,12 +26,12 @@ let reference = null;    // the static network the loaded model's card names, wh
 
 /** Loads the static reference `card` names from beside `url` (the card holds a plain file name) and checks it
  *  can stand for `owner`'s static network; returns what the page is told. */
-async function loadReference(owner, card, url, id) {
+async function loadReference(owner, card, url, id, pending) {
   const file = card.static_reference;
   if (!file) return { ref: null, status: null };
   if (!url) return { ref: null, status: { file, error: 'it is a file beside the model on the server; a model you bring has no such file here' } };
   try {
-    const ref = new Model(await fetchBytes(new URL(file, url), id, 'static reference'));
+    const ref = new Model(await (pending ?? fetchBytes(new URL(file, url), id, 'static reference')));
     try {
       owner.checkStaticReference(ref);
       return { ref, status: { file, name: ref.info().card.name } };
@@ -113,13 +113,24 @@ const handlers = {
     return {};
   },
   async load(msg) {
-    await ensureWasm(msg.id);
-    const bytes = msg.bytes
-      ? new Uint8Array(msg.bytes)
-      : await fetchBytes(msg.url, msg.id, 'model', msg.size);
+    // The model file downloads while the module compiles, and its static reference while the model is parsed.
+    const [bytes] = await Promise.all([
+      msg.bytes ? new Uint8Array(msg.bytes) : fetchBytes(msg.url, msg.id, 'model', msg.size),
+      ensureWasm(msg.id),
+    ]);
+    let pending = null;
+    try {
+      const file = readCard(bytes, bytes.length).static_reference;
+      if (file && msg.url) {
+        pending = fetchBytes(new URL(file, msg.url), msg.id, 'static reference');
+        pending.catch(() => {}); // loadReference reports a failure
+      }
+    } catch {
+      // not a model file: `new Model` says why
+    }
     const next = new Model(bytes);          // throws a readable Error for a non-model file
     const info = next.info();
-    const { ref, status } = await loadReference(next, info.card, msg.url, msg.id);
+    const { ref, status } = await loadReference(next, info.card, msg.url, msg.id, pending);
     if (model) model.free();                // replace only once the new one loaded
     if (reference) reference.free();
     model = next;
