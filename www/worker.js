@@ -50,6 +50,14 @@ async function fetchBytes(url, id, what, expected = 0, quiet = false) {
   // Chunked responses carry no Content-Length; the caller may know the size (models/index.json).
   const total = Number(res.headers.get('Content-Length')) || expected || 0;
   if (!res.body || quiet) return new Uint8Array(await res.arrayBuffer());
+  return readBody(res, (loaded) => {
+    self.postMessage({ id, type: 'progress', what, loaded, total });
+    return false;
+  });
+}
+
+/** `res`'s body, read chunk by chunk until it ends or `enough(loaded, chunks)` is true (the rest is not read). */
+async function readBody(res, enough) {
   const reader = res.body.getReader();
   const chunks = [];
   let loaded = 0;
@@ -58,7 +66,10 @@ async function fetchBytes(url, id, what, expected = 0, quiet = false) {
     if (done) break;
     chunks.push(value);
     loaded += value.length;
-    self.postMessage({ id, type: 'progress', what, loaded, total });
+    if (enough(loaded, chunks)) {
+      reader.cancel().catch(() => {});
+      break;
+    }
   }
   return joinChunks(chunks, loaded);
 }
@@ -73,20 +84,12 @@ async function fetchHead(url, size) {
     const all = new Uint8Array(await res.arrayBuffer());
     return { head: all, fileLen: all.length };
   }
-  const reader = res.body.getReader();
-  const chunks = [];
-  let have = 0;
   let need = 8;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    have += value.length;
-    if (have >= 8 && need === 8) need = cardHeadLen(joinChunks(chunks, have)) ?? 8;
-    if (have >= need && need > 8) break;
-  }
-  reader.cancel().catch(() => {});
-  return { head: joinChunks(chunks, have), fileLen };
+  const head = await readBody(res, (have, chunks) => {
+    if (need === 8 && have >= 8) need = cardHeadLen(joinChunks(chunks, have)) ?? 8;
+    return need > 8 && have >= need;
+  });
+  return { head, fileLen };
 }
 
 function joinChunks(chunks, length) {
