@@ -189,6 +189,10 @@ async function handle(msg) {
 // One request at a time, in arrival order: a `classify` sent after a `load` sees the new model
 // even while that model is still being fetched.
 let queue = Promise.resolve();
+// The module downloads and compiles from the moment the worker starts, not from the page's first request;
+// a failure here is reported to that request, which tries again.
+ensureWasm(0).catch(() => {});
+
 self.onmessage = (e) => {
   const msg = e.data ?? {};
   queue = queue.then(() => handle(msg));

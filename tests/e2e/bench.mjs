@@ -338,7 +338,7 @@ try {
       + `same class ${report.onnx_same_class}/${report.images}`);
     if (b.split) {
       const parts = ['stem', 'pool', 'gates', 'shortcut', 'conv1', 'conv2', 'epilogue', 'head', 'total'];
-      console.log('time split, ms (Model.timeSplit; medians over images; --json has each block):');
+      console.log('time split, ms (Model.timeSplit; means over runs and images; --json has each block):');
       for (const side of ['static', 'dynamic']) {
         console.log(`  ${side.padEnd(8)} ${parts.map((p) => `${p} ${f(b.split[side][p], 4)}`).join(', ')}`);
       }

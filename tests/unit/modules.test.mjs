@@ -28,3 +28,9 @@ test('the pure modules import no DOM module', () => {
     assert.ok(!reach(f).has('dom.js'), `${f} reaches dom.js`);
   }
 });
+
+test('index.html preloads exactly the modules main.js reaches', () => {
+  const html = readFileSync(new URL('index.html', www), 'utf8');
+  const preloaded = [...html.matchAll(/<link rel="modulepreload" href="([\w.-]+)">/g)].map((m) => m[1]).sort();
+  assert.deepEqual(preloaded, [...reach('main.js')].sort());
+});
