@@ -99,8 +99,7 @@ impl FoldedNet {
 /// Copies `planes` (`n` planes of `hw × hw`) into the first `n` planes of `out`, each inside
 /// a zero border of one pixel. `out` holds planes of this one size only: only their insides are
 /// ever written, so the borders stay zero from the first use and are not cleared again (a pass
-/// pads the full input of every block it runs; clearing it each time cost a tenth of the time of
-/// a block that keeps 2 of 16 channels).
+/// pads the whole input of every block it runs, however few channels the block keeps).
 fn pad(planes: &[f32], n: usize, hw: usize, out: &mut Vec<f32>) {
     let p = hw + 2;
     if out.len() < n * p * p {
