@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use candle_core::{DType, Device, Tensor};
-use safetensors::tensor::{Dtype, TensorView};
+use safetensors::tensor::{Dtype, Metadata, TensorView};
 use safetensors::SafeTensors;
 
 use super::card::{ModelCard, CARD_KEY};
@@ -70,8 +70,8 @@ pub fn card_head_len(head: &[u8]) -> Option<u64> {
 
 /// The model card from the first bytes of a model file (at least [`card_head_len`] of them) and
 /// the file's whole length: what the page's chart needs of another model, without fetching its
-/// tensors. Checks that the header is JSON, that its tensors end exactly at `file_len`, and the
-/// card as [`read_card`] does; the tensors themselves are checked when a model is loaded.
+/// tensors. Checks the header as safetensors does and that its tensors end exactly at
+/// `file_len`, and the card; the tensors' values are checked when a model is loaded.
 pub fn read_card_head(head: &[u8], file_len: u64) -> Result<ModelCard> {
     let bad = |why: String| Error::NotSafetensors(why);
     let need = card_head_len(head).ok_or_else(|| bad("shorter than 8 bytes".into()))?;
@@ -83,32 +83,16 @@ pub fn read_card_head(head: &[u8], file_len: u64) -> Result<ModelCard> {
         .ok()
         .and_then(|end| head.get(8..end))
         .ok_or_else(|| bad(format!("header of {n} bytes is cut short")))?;
-    let header: HashMap<String, serde_json::Value> =
-        serde_json::from_slice(json).map_err(|e| bad(format!("header is not JSON: {e}")))?;
-    let mut end = 0u64;
-    let mut meta = None;
-    for (name, v) in &header {
-        if name == "__metadata__" {
-            meta = Some(
-                serde_json::from_value::<HashMap<String, String>>(v.clone())
-                    .map_err(|e| bad(format!("metadata: {e}")))?,
-            );
-            continue;
-        }
-        let stop = v
-            .get("data_offsets")
-            .and_then(|o| o.get(1))
-            .and_then(|o| o.as_u64())
-            .ok_or_else(|| bad(format!("tensor {name} has no data offsets")))?;
-        end = end.max(stop);
-    }
-    if need + end != file_len {
+    // safetensors' own header type: it checks dtypes, shapes and that the tensors' byte ranges
+    // follow one another, as loading the whole file does.
+    let header: Metadata = serde_json::from_slice(json).map_err(|e| bad(format!("header: {e}")))?;
+    let described = need + header.data_len() as u64;
+    if described != file_len {
         return Err(bad(format!(
-            "the header describes {} bytes, the file has {file_len}",
-            need + end
+            "the header describes {described} bytes, the file has {file_len}"
         )));
     }
-    card_in(meta.as_ref())
+    card_in(header.metadata().as_ref())
 }
 
 fn card_in(meta: Option<&HashMap<String, String>>) -> Result<ModelCard> {
