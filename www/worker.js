@@ -24,14 +24,15 @@ let wasmMemory = null;   // the module's linear memory: it only grows, so its si
 let model = null;
 let reference = null;    // the static network the loaded model's card names, when it names one
 
-/** Loads the static reference `card` names from beside `url` (the card holds a plain file name) and checks it
- *  can stand for `owner`'s static network; returns what the page is told. */
-async function loadReference(owner, card, url, id, pending) {
+/** The static reference `card` names, from beside `url` (the card holds a plain file name), checked to stand for
+ *  `owner`'s static network; `pending`: its bytes, already being fetched (when `card` names one and `url` is set).
+ *  Returns what the page is told. */
+async function loadReference(owner, card, url, pending) {
   const file = card.static_reference;
   if (!file) return { ref: null, status: null };
   if (!url) return { ref: null, status: { file, error: 'it is a file beside the model on the server; a model you bring has no such file here' } };
   try {
-    const ref = new Model(await (pending ?? fetchBytes(new URL(file, url), id, 'static reference')));
+    const ref = new Model(await pending);
     try {
       owner.checkStaticReference(ref);
       return { ref, status: { file, name: ref.info().card.name } };
@@ -44,12 +45,12 @@ async function loadReference(owner, card, url, id, pending) {
   }
 }
 
-async function fetchBytes(url, id, what, expected = 0, quiet = false) {
+async function fetchBytes(url, id, what, expected = 0) {
   const res = await fetch(url);
   if (!res.ok) throw new Error(`could not fetch ${url}: HTTP ${res.status}`);
   // Chunked responses carry no Content-Length; the caller may know the size (models/index.json).
   const total = Number(res.headers.get('Content-Length')) || expected || 0;
-  if (!res.body || quiet) return new Uint8Array(await res.arrayBuffer());
+  if (!res.body) return new Uint8Array(await res.arrayBuffer());
   return readBody(res, (loaded) => {
     self.postMessage({ id, type: 'progress', what, loaded, total });
     return false;
@@ -133,7 +134,7 @@ const handlers = {
     }
     const next = new Model(bytes);          // throws a readable Error for a non-model file
     const info = next.info();
-    const { ref, status } = await loadReference(next, info.card, msg.url, msg.id, pending);
+    const { ref, status } = await loadReference(next, info.card, msg.url, pending);
     if (model) model.free();                // replace only once the new one loaded
     if (reference) reference.free();
     model = next;

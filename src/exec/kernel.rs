@@ -537,8 +537,8 @@ pub fn conv(
     // tiles spill and were 20–30 % slower; 5×8 and 3×8 were 7 % and 15 % slower.
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     // SAFETY: the checks above.
-    // Groups of 1 or 2 channels keep the 1 × 2 shape here: the wider one (faster natively) adds
-    // tile code to a module that must stay small.
+    // Groups of 1 or 2 channels cover 2 rows × 2 vectors, as natively with SSE2 (measured with
+    // the groups as functions of their own, see `group`).
     return unsafe { run::<Wasm128, 4, 1, 2, 2, 2>(&t, weight, in_ch, bias, out_idx, out) };
     #[allow(unreachable_code)]
     // SAFETY: the checks above.
