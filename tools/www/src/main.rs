@@ -4,6 +4,7 @@
 
 mod cifar;
 mod gallery;
+mod http;
 mod serve;
 
 use std::process::ExitCode;

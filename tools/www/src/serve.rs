@@ -1,12 +1,16 @@
 //! A small static file server for the demo: loopback by default, only files under the served
 //! directory, no listings, strict Content-Security-Policy.
 
+use std::io::{BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
-use tiny_http::{Header, Method, Request, Response, Server};
+
+use crate::http::{self, Head};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -27,49 +31,103 @@ const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; wor
 connect-src 'self'; img-src 'self' blob: data:; style-src 'self'; object-src 'none'; \
 base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
+/// Headers on every response.
+const COMMON: [(&str, &str); 5] = [
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Cache-Control", "no-cache"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Referrer-Policy", "no-referrer"),
+];
+
+/// Most connections served at once; past it, new ones get 503 and are closed.
+const MAX_ACTIVE: usize = 64;
+/// How long a kept-alive connection may sit idle before the server closes it.
+const IDLE: Duration = Duration::from_secs(15);
+/// How long a request head may take to arrive once it has begun.
+const HEAD_DEADLINE: Duration = Duration::from_secs(10);
+/// How long one write may block on a client that does not read.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
 pub fn run(a: Args) -> anyhow::Result<()> {
     let root = a
         .dir
         .canonicalize()
         .with_context(|| format!("cannot serve {}: no such directory", a.dir.display()))?;
     let addr = format!("{}:{}", a.host, a.port);
-    let server =
-        Server::http(&addr).map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    let listener = TcpListener::bind(&addr).with_context(|| format!("cannot listen on {addr}"))?;
     // The address really bound (with --port 0 the system picks the port).
-    let bound = server
-        .server_addr()
-        .to_ip()
+    let bound = listener
+        .local_addr()
         .map_or(addr.clone(), |a| a.to_string());
     eprintln!(
         "serving {} on http://{bound}/  (Ctrl-C to stop)",
         root.display()
     );
-    // One thread per request, so that a slow or stalled client holds up only itself; past
-    // MAX_ACTIVE requests in flight, new ones get 503 at once.
+    // One thread per connection, for its whole life: a browser keeps a few connections open
+    // and idle between requests, and each new one is read at once, whatever the others do.
     let active = Arc::new(AtomicUsize::new(0));
-    for req in server.incoming_requests() {
+    for stream in listener.incoming() {
+        let Ok(mut stream) = stream else {
+            // Out of file descriptors or similar: let connections finish before accepting more.
+            std::thread::sleep(Duration::from_millis(50));
+            continue;
+        };
         if active.load(Ordering::SeqCst) >= MAX_ACTIVE {
-            let _ = req.respond(with_common(
-                Response::from_string("busy, try again\n").with_status_code(503),
-            ));
+            let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
+            let _ = respond_text(&mut stream, 503, "busy, try again\n", false, &[]);
             continue;
         }
         let slot = Slot::take(&active);
         let root = root.clone();
-        // A client that went away makes respond fail; nothing to do about it. If no thread
-        // can be started, the request is dropped and its connection closed.
+        // If no thread can be started, the connection is dropped (closed).
         let _ = std::thread::Builder::new().spawn(move || {
             let _slot = slot;
-            let _ = handle(&root, req);
+            let _ = serve_connection(&root, stream);
         });
     }
     Ok(())
 }
 
-/// Most requests handled at once.
-const MAX_ACTIVE: usize = 64;
+/// Answers the requests of one connection in turn until the client closes it, asks to, goes
+/// idle for [`IDLE`], or sends something that ends it.
+fn serve_connection(root: &Path, mut stream: TcpStream) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(IDLE))?;
+    stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
+    let _ = stream.set_nodelay(true);
+    let mut reader = BufReader::new(stream.try_clone()?);
+    loop {
+        let head = match http::read_head(&mut reader, HEAD_DEADLINE) {
+            Ok(h) => h,
+            Err(e) => {
+                if let Some(status) = e.status() {
+                    let text = format!("{}\n", http::reason(status).to_ascii_lowercase());
+                    respond_text(&mut stream, status, &text, false, &[])?;
+                    linger_close(&stream, reader);
+                }
+                return Ok(());
+            }
+        };
+        let keep = head.keep_alive;
+        handle(root, &head, &mut stream)?;
+        if !keep {
+            linger_close(&stream, reader);
+            return Ok(());
+        }
+    }
+}
 
-/// A place among the requests in flight, given back when dropped (even if the handler panics).
+/// Ends a connection whose client may still be sending (the rest of a refused head, a body
+/// never read): closing with unread input would reset the connection, and the client could lose
+/// the response it has not read yet. So: no more writes, then what is sent is read and
+/// dropped, for a moment, before the socket closes.
+fn linger_close(stream: &TcpStream, mut reader: BufReader<TcpStream>) {
+    let _ = stream.shutdown(Shutdown::Write);
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    let _ = std::io::copy(&mut (&mut reader).take(1 << 20), &mut std::io::sink());
+}
+
+/// A place among the connections in flight, given back when dropped (even if the handler panics).
 struct Slot(Arc<AtomicUsize>);
 
 impl Slot {
@@ -83,26 +141,6 @@ impl Drop for Slot {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);
     }
-}
-
-fn with_common<R: std::io::Read>(mut r: Response<R>) -> Response<R> {
-    for h in [
-        header("Content-Security-Policy", CSP),
-        header("X-Content-Type-Options", "nosniff"),
-        header("Cache-Control", "no-cache"),
-        header("Cross-Origin-Opener-Policy", "same-origin"),
-        header("Referrer-Policy", "no-referrer"),
-    ] {
-        r.add_header(h);
-    }
-    r
-}
-
-fn header(k: &str, v: &str) -> Header {
-    // Both parts are ASCII constants or MIME strings from the table below.
-    Header::from_bytes(k.as_bytes(), v.as_bytes()).unwrap_or_else(|_| {
-        Header::from_bytes(&b"X-Invalid"[..], &b"1"[..]).unwrap_or_else(|_| unreachable!())
-    })
 }
 
 fn mime(path: &Path) -> &'static str {
@@ -160,23 +198,53 @@ fn percent_decode(s: &str) -> Option<String> {
     (!s.contains('\0') && !s.contains('\\')).then_some(s)
 }
 
-fn handle(root: &Path, req: Request) -> std::io::Result<()> {
-    if !matches!(req.method(), Method::Get | Method::Head) {
-        let r = Response::from_string("method not allowed\n")
-            .with_status_code(405)
-            .with_header(header("Allow", "GET, HEAD"));
-        return req.respond(with_common(r));
+/// Answers one request: the file it names, or 404 / 405.
+fn handle(root: &Path, head: &Head, out: &mut TcpStream) -> std::io::Result<()> {
+    let keep = head.keep_alive;
+    if !matches!(head.method.as_str(), "GET" | "HEAD") {
+        return respond_text(
+            out,
+            405,
+            "method not allowed\n",
+            keep,
+            &[("Allow", "GET, HEAD")],
+        );
     }
-    match resolve(root, req.url()).and_then(|p| std::fs::File::open(&p).ok().map(|f| (p, f))) {
-        Some((path, file)) => {
-            // A known length (no chunking) lets the page show download progress.
-            let r = Response::from_file(file)
-                .with_header(header("Content-Type", mime(&path)))
-                .with_chunked_threshold(usize::MAX);
-            req.respond(with_common(r))
+    let found = resolve(root, &head.target).and_then(|p| {
+        let f = std::fs::File::open(&p).ok()?;
+        let len = f.metadata().ok()?.len();
+        Some((p, f, len))
+    });
+    let Some((path, mut file, len)) = found else {
+        return respond_text(out, 404, "not found\n", keep, &[]);
+    };
+    // A known length (no chunking) lets the page show download progress.
+    let mut headers = vec![("Content-Type", mime(&path))];
+    headers.extend(COMMON);
+    http::write_head(out, 200, &headers, len, keep)?;
+    if head.method == "GET" {
+        // A file that shrank while being sent would leave the client waiting for bytes that
+        // never come: end the connection instead.
+        let sent = std::io::copy(&mut (&mut file).take(len), out)?;
+        if sent != len {
+            return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof));
         }
-        None => req.respond(with_common(
-            Response::from_string("not found\n").with_status_code(404),
-        )),
     }
+    out.flush()
+}
+
+/// A short plain-text response with the common headers (and `extra`).
+fn respond_text(
+    out: &mut TcpStream,
+    status: u16,
+    body: &str,
+    keep_alive: bool,
+    extra: &[(&str, &str)],
+) -> std::io::Result<()> {
+    let mut headers = vec![("Content-Type", "text/plain; charset=utf-8")];
+    headers.extend(COMMON);
+    headers.extend_from_slice(extra);
+    http::write_head(out, status, &headers, body.len() as u64, keep_alive)?;
+    out.write_all(body.as_bytes())?;
+    out.flush()
 }
