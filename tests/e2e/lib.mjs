@@ -381,13 +381,9 @@ export async function openDemo(browser, base, { viewport, model = null }) {
   return page;
 }
 
-/** Opens `url` at DOMContentLoaded; a navigation that stalls (seen once in a fresh CI run, on a page that
- *  loads in 0.3 s) is tried again once with a longer timeout before the suite fails. */
+/** Opens `url` and waits for the load event: every script, style and module the page names was served.
+ *  (Navigations that never reached "load" here were the demo server's: tiny_http left a connection unread;
+ *  tools/www/tests/server.rs keeps that from coming back.) */
 export async function gotoPage(page, url) {
-  try {
-    await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 30000 });
-  } catch (e) {
-    console.log(`  retrying navigation to ${url}: ${String(e.message).split('\n')[0]}`);
-    await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 90000 });
-  }
+  await page.goto(url, { waitUntil: 'load', timeout: 30000 });
 }
