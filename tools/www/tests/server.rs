@@ -109,7 +109,14 @@ fn raw(port: u16, method: &str, target: &str) -> Reply {
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
         .expect("a complete header");
-    let head = String::from_utf8_lossy(&buf[..split]).to_string();
+    let mut reply = parse_head(&buf[..split]);
+    reply.body = buf[split + 4..].to_vec();
+    reply
+}
+
+/// A reply head (status line and headers, without the blank line), its body empty.
+fn parse_head(head: &[u8]) -> Reply {
+    let head = String::from_utf8_lossy(head).to_string();
     let mut lines = head.lines();
     let status = lines
         .next()
@@ -126,7 +133,7 @@ fn raw(port: u16, method: &str, target: &str) -> Reply {
     Reply {
         status,
         headers,
-        body: buf[split + 4..].to_vec(),
+        body: Vec::new(),
     }
 }
 
@@ -360,8 +367,8 @@ fn clients_that_vanish_or_stall_do_not_stop_the_server() {
     assert_eq!(get(p, "/lcnet_bg.wasm").body.len(), 3_000_008);
 }
 
-/// Reads one response (head and Content-Length body) from a kept-alive connection.
-fn read_reply(s: &mut TcpStream) -> std::io::Result<Reply> {
+/// Reads one reply head from a kept-alive connection, byte by byte (nothing past it is read).
+fn read_head(s: &mut TcpStream) -> std::io::Result<Reply> {
     let mut buf = Vec::new();
     let mut byte = [0u8; 1];
     while !buf.ends_with(b"\r\n\r\n") {
@@ -370,25 +377,12 @@ fn read_reply(s: &mut TcpStream) -> std::io::Result<Reply> {
         }
         buf.push(byte[0]);
     }
-    let head = String::from_utf8_lossy(&buf).to_string();
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let mut reply = Reply {
-        status,
-        headers,
-        body: Vec::new(),
-    };
+    Ok(parse_head(&buf[..buf.len() - 4]))
+}
+
+/// Reads one reply (head and Content-Length body) from a kept-alive connection.
+fn read_reply(s: &mut TcpStream) -> std::io::Result<Reply> {
+    let mut reply = read_head(s)?;
     let len: usize = reply.header("content-length").unwrap().parse().unwrap();
     reply.body = vec![0; len];
     s.read_exact(&mut reply.body)?;
@@ -415,7 +409,7 @@ fn keep_alive_connections_serve_requests_in_turn() {
         "HEAD /style.css HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
     )
     .unwrap();
-    let b = read_reply_head_only(&mut s);
+    let b = read_head(&mut s).unwrap(); // HEAD: no body, whatever Content-Length says
     assert_eq!(b.status, 200);
     assert_eq!(b.header("content-length"), Some("3"));
     let c = read_reply(&mut s).unwrap();
@@ -426,35 +420,6 @@ fn keep_alive_connections_serve_requests_in_turn() {
     assert_eq!((d.status, d.body.as_slice()), (200, &b"p{}"[..]));
     assert_eq!(d.header("connection"), Some("close"));
     assert_eq!(s.read(&mut [0u8; 1]).unwrap(), 0, "still open after close");
-}
-
-/// A HEAD response: the head only, whatever Content-Length says.
-fn read_reply_head_only(s: &mut TcpStream) -> Reply {
-    let mut buf = Vec::new();
-    let mut byte = [0u8; 1];
-    while !buf.ends_with(b"\r\n\r\n") {
-        assert_eq!(s.read(&mut byte).unwrap(), 1, "closed mid-head");
-        buf.push(byte[0]);
-    }
-    let head = String::from_utf8_lossy(&buf).to_string();
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    Reply {
-        status,
-        headers,
-        body: Vec::new(),
-    }
 }
 
 /// What a browser does on page load: several connections opened at once, one request each,
