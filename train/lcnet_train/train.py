@@ -73,6 +73,9 @@ DEFAULTS = dict(
                                  # does, so a fine-tune starts from the thresholds the shipped model's card means
     l_gate=True,
     c_gate=True,
+    c_gate_input=True,           # False: the C-Net gates' weights stay 0, so they read nothing of the image and keep
+                                 # the same channels for every image (a learned static pruning per threshold; the
+                                 # L-Net alone decides per image)
     gate_init_std=0.01,
     gate_init_bias=0.95,
     gate_lr_mult=1.0,
@@ -388,6 +391,12 @@ def build_model(cfg: dict, device, log, load_init: bool = True) -> tuple[ResNetC
                 raise ValueError(f"init_gates: {src} lacks {sorted(missing)[:3]}")
             model.load_state_dict(gates, strict=False)
             log(f"gates from {src}")
+        if not cfg["c_gate_input"]:
+            for blk in model.blocks():
+                if blk.gate_c is not None:
+                    with torch.no_grad():
+                        blk.gate_c.weight.zero_()
+                    blk.gate_c.weight.requires_grad_(False)
         model.set_clamp_grad(cfg["gate_clamp_grad"])
         if cfg["gate_budget"]:
             model.add_budget_input()
@@ -412,6 +421,8 @@ def make_optimizer(model: ResNetCifar, cfg: dict):
     gate, gate_l, rest = [], [], []
     freeze = cfg["phase"] == "gates" and cfg["freeze_backbone"]
     for name, p in model.named_parameters():
+        if not p.requires_grad:  # e.g. C-Net weights held at 0 (c_gate_input false)
+            continue
         if ".gate_l." in name and cfg["gate_l_lr_mult"] != 1.0:
             gate_l.append(p)
         elif ".gate_" in name or ".budget_" in name:

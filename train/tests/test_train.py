@@ -389,3 +389,24 @@ def test_joint_band_term_reaches_a_block_that_runs_for_too_few_images():
     terms["band"].backward()
     assert m.layer1[2].gate_l.bias.grad.item() > 0  # pushes 1.2's gate down for some images
     assert m.layer1[1].gate_l.bias.grad.item() < 0  # and 1.1's up, though the clamp holds it at 0 for every image
+
+
+def test_channel_gates_that_read_nothing_keep_the_same_channels_for_every_image():
+    cfg = T.load_config("r20_sandwich_q", ["precision=fp32", "channels_last=false", "init_from=null"])
+    m, _ = T.build_model(cfg, torch.device("cpu"), lambda *_: None)
+    gc = [b.gate_c for b in m.blocks()]
+    assert all(g.weight.abs().sum() == 0 and not g.weight.requires_grad and g.bias.requires_grad for g in gc)
+    opt = T.make_optimizer(m, cfg)
+    trained = {id(p) for g in opt.param_groups for p in g["params"]}
+    assert not any(id(g.weight) in trained for g in gc) and all(id(g.bias) in trained for g in gc)
+    m.train()
+    x, y = torch.randn(8, 3, 32, 32), torch.randint(0, 10, (8,))
+    teacher = T.ResNetCifar(20).eval()
+    T.sandwich_step(m, x, y, cfg, T.static_macs(m), 3, "fp32", torch.device("cpu"), 1.0, teacher)  # backward included
+    opt.step()
+    assert all(g.weight.abs().sum() == 0 for g in gc) and any(g.bias.grad.abs().sum() > 0 for g in gc)
+    m.eval()
+    with torch.no_grad():
+        _, infos = m(torch.randn(4, 3, 32, 32) * 3, mode="hard", tau_l=0.3, tau_c=0.3, trace=True)
+    for info in infos:  # every image the same channel gate values, block gates still per image
+        assert torch.equal(info["s_c"], info["s_c"][:1].expand_as(info["s_c"]))
