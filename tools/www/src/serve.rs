@@ -75,7 +75,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         };
         if active.load(Ordering::SeqCst) >= MAX_ACTIVE {
             let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
-            let _ = respond_text(&mut stream, 503, "busy, try again\n", false, &[]);
+            let _ = respond_text(&mut stream, 503, "busy, try again\n", false, &[], true);
             continue;
         }
         let slot = Slot::take(&active);
@@ -102,7 +102,7 @@ fn serve_connection(root: &Path, mut stream: TcpStream) -> std::io::Result<()> {
             Err(e) => {
                 if let Some(status) = e.status() {
                     let text = format!("{}\n", http::reason(status).to_ascii_lowercase());
-                    respond_text(&mut stream, status, &text, false, &[])?;
+                    respond_text(&mut stream, status, &text, false, &[], true)?;
                     linger_close(&stream, reader);
                 }
                 return Ok(());
@@ -201,14 +201,12 @@ fn percent_decode(s: &str) -> Option<String> {
 /// Answers one request: the file it names, or 404 / 405.
 fn handle(root: &Path, head: &Head, out: &mut TcpStream) -> std::io::Result<()> {
     let keep = head.keep_alive;
+    // A response to HEAD has the head of the GET response and no body, errors included: on a
+    // kept-alive connection a body would be read as the start of the next response.
+    let body = head.method != "HEAD";
     if !matches!(head.method.as_str(), "GET" | "HEAD") {
-        return respond_text(
-            out,
-            405,
-            "method not allowed\n",
-            keep,
-            &[("Allow", "GET, HEAD")],
-        );
+        let allow = [("Allow", "GET, HEAD")];
+        return respond_text(out, 405, "method not allowed\n", keep, &allow, body);
     }
     let found = resolve(root, &head.target).and_then(|p| {
         let f = std::fs::File::open(&p).ok()?;
@@ -216,13 +214,13 @@ fn handle(root: &Path, head: &Head, out: &mut TcpStream) -> std::io::Result<()> 
         Some((p, f, len))
     });
     let Some((path, mut file, len)) = found else {
-        return respond_text(out, 404, "not found\n", keep, &[]);
+        return respond_text(out, 404, "not found\n", keep, &[], body);
     };
     // A known length (no chunking) lets the page show download progress.
     let mut headers = vec![("Content-Type", mime(&path))];
     headers.extend(COMMON);
     http::write_head(out, 200, &headers, len, keep)?;
-    if head.method == "GET" {
+    if body {
         // A file that shrank while being sent would leave the client waiting for bytes that
         // never come: end the connection instead.
         let sent = std::io::copy(&mut (&mut file).take(len), out)?;
@@ -233,18 +231,21 @@ fn handle(root: &Path, head: &Head, out: &mut TcpStream) -> std::io::Result<()> 
     out.flush()
 }
 
-/// A short plain-text response with the common headers (and `extra`).
+/// A short plain-text response with the common headers (and `extra`); `send_body` false for HEAD.
 fn respond_text(
     out: &mut TcpStream,
     status: u16,
     body: &str,
     keep_alive: bool,
     extra: &[(&str, &str)],
+    send_body: bool,
 ) -> std::io::Result<()> {
     let mut headers = vec![("Content-Type", "text/plain; charset=utf-8")];
     headers.extend(COMMON);
     headers.extend_from_slice(extra);
     http::write_head(out, status, &headers, body.len() as u64, keep_alive)?;
-    out.write_all(body.as_bytes())?;
+    if send_body {
+        out.write_all(body.as_bytes())?;
+    }
     out.flush()
 }

@@ -414,6 +414,18 @@ fn keep_alive_connections_serve_requests_in_turn() {
     assert_eq!(b.header("content-length"), Some("3"));
     let c = read_reply(&mut s).unwrap();
     assert_eq!((c.status, c.body.as_slice()), (404, &b"not found\n"[..]));
+    // HEAD of a missing file: a head only, so the next reply is read where it starts.
+    write!(
+        s,
+        "HEAD /nope HTTP/1.1\r\nHost: x\r\n\r\nGET /app.js HTTP/1.1\r\nHost: x\r\n\r\n"
+    )
+    .unwrap();
+    assert_eq!(read_head(&mut s).unwrap().status, 404);
+    let e = read_reply(&mut s).unwrap();
+    assert_eq!(
+        (e.status, e.body.as_slice()),
+        (200, &b"export const a = 1;"[..])
+    );
     // Asking to close: the server answers and closes.
     write!(s, "GET /style.css HTTP/1.1\r\nConnection: close\r\n\r\n").unwrap();
     let d = read_reply(&mut s).unwrap();
