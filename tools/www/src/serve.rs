@@ -120,11 +120,25 @@ fn serve_connection(root: &Path, mut stream: TcpStream) -> std::io::Result<()> {
 /// Ends a connection whose client may still be sending (the rest of a refused head, a body
 /// never read): closing with unread input would reset the connection, and the client could lose
 /// the response it has not read yet. So: no more writes, then what is sent is read and
-/// dropped, for a moment, before the socket closes.
+/// dropped, for a moment (at most a second and 1 MiB, however slowly it comes), before the
+/// socket closes.
 fn linger_close(stream: &TcpStream, mut reader: BufReader<TcpStream>) {
     let _ = stream.shutdown(Shutdown::Write);
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
-    let _ = std::io::copy(&mut (&mut reader).take(1 << 20), &mut std::io::sink());
+    let start = std::time::Instant::now();
+    let mut buf = [0u8; 16 * 1024];
+    let mut drained = 0;
+    while drained < 1 << 20 {
+        let Some(left) = Duration::from_secs(1).checked_sub(start.elapsed()) else {
+            break;
+        };
+        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+            break;
+        }
+        match reader.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => drained += n,
+        }
+    }
 }
 
 /// A place among the connections in flight, given back when dropped (even if the handler panics).

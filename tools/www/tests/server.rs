@@ -502,6 +502,29 @@ fn broken_heads_are_answered_and_closed() {
     assert!(srv.alive());
 }
 
+/// A refused request whose client keeps sending (a body never read, trickled): answered, then the
+/// connection closes within a couple of seconds instead of holding a thread.
+#[test]
+fn a_client_trickling_a_refused_body_is_let_go() {
+    let (root, _dir) = tree("server_trickle");
+    let srv = Server::start(&root, &[]);
+    let mut s = TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "POST / HTTP/1.1\r\nContent-Length: 1000000000\r\n\r\n").unwrap();
+    assert_eq!(read_reply(&mut s).unwrap().status, 405);
+    let t = Instant::now();
+    let closed = loop {
+        if s.write_all(b"x").is_err() {
+            break true;
+        }
+        if t.elapsed() > Duration::from_secs(8) {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(closed, "still open after {:?}", t.elapsed());
+}
+
 #[test]
 fn a_missing_directory_is_one_clear_error() {
     let dir = scratch("server_missing");
