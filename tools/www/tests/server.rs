@@ -94,10 +94,16 @@ impl Reply {
     }
 }
 
+/// A connection to the server on `port` whose reads give up after `secs` seconds.
+fn client(port: u16, secs: u64) -> TcpStream {
+    let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(secs))).unwrap();
+    s
+}
+
 /// Sends `request_line` as written (no normalisation of the path) and reads the whole reply.
 fn raw(port: u16, method: &str, target: &str) -> Reply {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut s = client(port, 20);
     write!(
         s,
         "{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
@@ -393,8 +399,7 @@ fn read_reply(s: &mut TcpStream) -> std::io::Result<Reply> {
 fn keep_alive_connections_serve_requests_in_turn() {
     let (root, _dir) = tree("server_keep_alive");
     let srv = Server::start(&root, &[]);
-    let mut s = TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut s = client(srv.port, 10);
     // Three requests, the last two sent together (pipelined): answered in order, and the
     // connection stays open after each.
     write!(s, "GET /app.js HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
@@ -448,8 +453,7 @@ fn idle_keep_alive_connections_do_not_starve_new_ones() {
         let conns: Vec<_> = (0..12)
             .map(|i| {
                 std::thread::spawn(move || {
-                    let mut s = TcpStream::connect(("127.0.0.1", p)).unwrap();
-                    s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+                    let mut s = client(p, 3);
                     let path = ["/app.js", "/style.css", "/index.html"][i % 3];
                     write!(
                         s,
@@ -490,8 +494,7 @@ fn broken_heads_are_answered_and_closed() {
         ("GET / HTTP/1.1\r\nno colon\r\n\r\n".to_string(), 400),
         (huge, 431),
     ] {
-        let mut s = TcpStream::connect(("127.0.0.1", p)).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut s = client(p, 10);
         // The server may answer (and close) before all of a huge head is written.
         let _ = s.write_all(req.as_bytes());
         let r = read_reply(&mut s).unwrap();
@@ -508,8 +511,7 @@ fn broken_heads_are_answered_and_closed() {
 fn a_client_trickling_a_refused_body_is_let_go() {
     let (root, _dir) = tree("server_trickle");
     let srv = Server::start(&root, &[]);
-    let mut s = TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut s = client(srv.port, 10);
     write!(s, "POST / HTTP/1.1\r\nContent-Length: 1000000000\r\n\r\n").unwrap();
     assert_eq!(read_reply(&mut s).unwrap().status, 405);
     let t = Instant::now();
