@@ -68,7 +68,7 @@ DEFAULTS = dict(
     # --- phase "gates"
     init_from=None,              # checkpoint (relative to train/) whose model weights start this phase
     init_gates=False,            # also take the gates from init_from (fine-tune a trained LC-Net) rather than new ones
-    teacher_from=None,           # checkpoint of the frozen teacher (its backbone; default: init_from)
+    teacher_from=None,           # checkpoint of the frozen teacher (its backbone, any depth; default: init_from)
     init_rescale_gates=0,        # N > 0 (with init_gates): rescale the loaded gates as the export's --rescale-gates N
                                  # does, so a fine-tune starts from the thresholds the shipped model's card means
     l_gate=True,
@@ -474,7 +474,8 @@ def make_teacher(cfg: dict, device):
     src = Path(cfg["teacher_from"] or cfg["init_from"])
     src = src if src.is_absolute() else TRAIN_DIR / src
     ck = torch.load(src, map_location="cpu", weights_only=False)
-    teacher = ResNetCifar(cfg["depth"])
+    # the teacher keeps its own depth (e.g. an R56 backbone distilled into an R20), read from its checkpoint
+    teacher = ResNetCifar(ck.get("config", {}).get("depth", cfg["depth"]))
     load_state(teacher, {k: v for k, v in ck["model"].items() if ".gate_" not in k})
     for p in teacher.parameters():
         p.requires_grad_(False)

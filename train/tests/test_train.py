@@ -320,6 +320,11 @@ def test_init_gates_fine_tunes_a_trained_lcnet_and_the_teacher_can_come_from_els
     assert torch.equal(m.layer2[1].gate_l.bias, lc.layer2[1].gate_l.bias) and phases[-1]["run"] == "lc"
     teacher = T.make_teacher(cfg, torch.device("cpu"))
     assert torch.equal(teacher.conv1.weight, bb.conv1.weight)
+    deep = ResNetCifar(32)  # a deeper teacher keeps its depth, read from its checkpoint's config
+    torch.save(dict(model=deep.state_dict(), config=dict(phase="backbone", depth=32)), tmp_path / "deep.pt")
+    teacher = T.make_teacher(dict(cfg, teacher_from=str(tmp_path / "deep.pt")), torch.device("cpu"))
+    assert len(teacher.layer1) == 5 and torch.equal(teacher.layer3[4].conv2.weight, deep.layer3[4].conv2.weight)
+    assert teacher(torch.randn(2, 3, 32, 32), mode="static").shape == (2, 10)
     with pytest.raises(ValueError, match="holds no gates"):
         T.build_model(dict(cfg, init_from=str(tmp_path / "bb.pt")), torch.device("cpu"), lambda msg: None)
 
