@@ -54,6 +54,9 @@ export class InferenceClient {
     return (await this.request('card', { url, size })).card;
   }
 
+  /** One throw-away classification on each loaded network, so that the first real one runs at full speed. */
+  warmUp() { return this.request('warm-up'); }
+
   /** An image file's header checked as the CLI checks it: resolves to {format, size: [w, h] | null}, or
    *  rejects with the CLI's message. `head`: its first bytes (ArrayBuffer); `size`: its length. */
   inspect(head, size) {

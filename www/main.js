@@ -49,7 +49,8 @@ async function main() {
     return;
   }
   loadGallery();
-  loadOtherCards();
+  // the warm-up waits for the cards (the chart's other curves), then runs while the person chooses an image
+  loadOtherCards().then(() => state.client.warmUp()).catch(() => {});
 }
 
 main();

@@ -13,9 +13,12 @@
 //                                                          header checked as the CLI checks it (head: its
 //                                                          first bytes; size: its length), or the CLI's error
 //   {id, type: "check-size", width, height}             → {id, ok, result: {}} or the CLI's error
+//   {id, type: "warm-up"}                               → {id, ok, result: {}}: a grey image run as the page's
+//                                                          first image is, results thrown away
 //   {id, type: "memory"}                                → {id, ok, result: {wasmBytes}}
 //   failure of any of them                              → {id, ok: false, error: "message"}
-// Requests are handled one at a time, in the order they arrive.
+// Requests are handled one at a time, in the order they arrive; only "card", which reads no state of the
+// worker's, runs beside them, so the chart's cards never hold up an image.
 // While fetching, the worker also posts {id, type: "progress", what, loaded, total}.
 import init, { Model, cardHeadLen, checkImageSize, inspectImage, readCard } from './pkg/lcnet.js';
 
@@ -158,6 +161,19 @@ const handlers = {
     const preview = net.preview(rgba, msg.width, msg.height);
     return { result: { trace, preview }, transfer: [preview.data.buffer] };
   },
+  // The browser compiles a wasm function when it is first called and optimises it once it has run, so the
+  // first classification after start-up costs tens of milliseconds more than the next ones. The page asks for
+  // this once it has shown the model and read the other cards, while the person chooses an image; a request
+  // sent before it is served first.
+  async 'warm-up'() {
+    const side = 32;
+    const grey = new Uint8Array(side * side * 4).fill(128);
+    // what the page's first image runs: the model at its defaults, the static side, the preview
+    model?.classify(grey, side, side, {});
+    (reference ?? model)?.classify(grey, side, side, { mode: 'static' });
+    model?.preview(grey, side, side);
+    return {};
+  },
   async inspect(msg) {
     await ensureWasm(msg.id);
     return inspectImage(new Uint8Array(msg.head), msg.size);
@@ -196,5 +212,6 @@ ensureWasm(0).catch(() => {});
 
 self.onmessage = (e) => {
   const msg = e.data ?? {};
-  queue = queue.then(() => handle(msg));
+  if (msg.type === 'card') handle(msg);
+  else queue = queue.then(() => handle(msg));
 };

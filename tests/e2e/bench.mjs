@@ -5,11 +5,13 @@
 // per image and setting, interleaved; the per-image median is kept and min/median/max are over images.
 // Time to first result: the real page (www/index.html with its worker), from navigation start to "ready"
 // (wasm + model loaded) plus from choosing an image to its result drawn; fresh browser context each time.
+// The image is chosen the moment the page is ready, or `--pick-after MS` later (a person takes a moment; the
+// worker warms up meanwhile).
 //
 // Usually run through scripts/bench-browser.sh (it builds what is missing, exports the ONNX file and picks
 // the images). Direct use:
 //   node tests/e2e/bench.mjs --onnx FILE [--model FILE] [--images N] [--images-dir DIR] [--runs R]
-//        [--warmup W] [--tau-l X] [--tau-c Y] [--page-runs P] [--wasm FILE] [--random-gates] [--json]
+//        [--warmup W] [--tau-l X] [--tau-c Y] [--page-runs P] [--pick-after MS] [--wasm FILE] [--random-gates] [--json]
 // --random-gates: time lcnet on a copy of the model whose gates are seeded random ones (lib.mjs
 // withRandomGates; same backbone, so the same ONNX graph), so that a real share of blocks and channels is
 // skipped at thresholds near 0.5 while the shipped gates are untrained.
@@ -39,7 +41,7 @@ const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-sr
 
 // ---- arguments ---------------------------------------------------------------------------------
 function parseArgs(argv) {
-  const a = { images: 50, runs: 5, warmup: 30, pageRuns: 3, tauL: null, tauC: null, json: false,
+  const a = { images: 50, runs: 5, warmup: 30, pageRuns: 3, pickAfter: 0, tauL: null, tauC: null, json: false,
     model: null, onnx: null, imagesDir: null, wasm: null, randomGates: false };
   const num = (name, v, min) => {
     const n = Number(v);
@@ -54,6 +56,7 @@ function parseArgs(argv) {
       case '--runs': a.runs = Math.floor(num(k, v(), 1)); break;
       case '--warmup': a.warmup = Math.floor(num(k, v(), 0)); break;
       case '--page-runs': a.pageRuns = Math.floor(num(k, v(), 0)); break;
+      case '--pick-after': a.pickAfter = num(k, v(), 0); break;
       case '--tau-l': a.tauL = num(k, v(), -Infinity); break;
       case '--tau-c': a.tauC = num(k, v(), -Infinity); break;
       case '--model': case '-m': a.model = resolve(v()); break;
@@ -217,6 +220,7 @@ try {
     page.on('pageerror', (e) => errors.push(`page: ${e.message}`));
     await page.goto(`${base}/`);
     await page.waitForFunction(() => window.__bench.ready, null, { timeout: 60_000 });
+    if (args.pickAfter) await page.waitForTimeout(args.pickAfter);
     await page.setInputFiles('#file', images[0].path);
     await page.waitForFunction(() => window.__bench.result, null, { timeout: 60_000 });
     const t = await page.evaluate(() => window.__bench);
@@ -289,6 +293,7 @@ try {
     time_to_first_result_ms: page_?.total.median ?? null,
     page_ready_ms: page_?.ready.median ?? null,
     page_first_result_after_choosing_ms: page_?.first.median ?? null,
+    page_pick_after_ms: args.pickAfter,
     page_runs: pageRuns.length,
     page_model: pageModel,
     time_to_first_result_spread: page_?.total ?? null,
@@ -346,7 +351,7 @@ try {
     if (page_) {
       console.log(`time to first result (page ${pageModel}, ${pageRuns.length} fresh loads): ${f(page_.total.median, 0)} ms `
         + `(min ${f(page_.total.min, 0)}, max ${f(page_.total.max, 0)}) = ready ${f(page_.ready.median, 0)} `
-        + `+ image to result drawn ${f(page_.first.median, 0)}`);
+        + `+ image to result drawn ${f(page_.first.median, 0)}${args.pickAfter ? ` (chosen ${args.pickAfter} ms after ready)` : ''}`);
     }
     console.log(`worker alone, wasm + model + first classification: ${f(report.worker_first_result_ms, 0)} ms (`
       + `${Object.entries(b.worker_startup_ms).map(([k, v]) => `${k} ${f(v, 0)}`).join(', ')}); `

@@ -5,7 +5,8 @@
 // every block; a non-image gets a clear message and the page keeps working; the sample gallery
 // (when built) and the batch table and export work; a bad model file is refused clearly and a
 // good one (with an accuracy–MACs curve, and a deeper R56) is used; phone width; no
-// WebAssembly; and no request leaves the page's origin. Each test opens a page of its own and sets up
+// WebAssembly; the worker's protocol (a card read beside a queued load, the warm-up); and no request leaves
+// the page's origin. Each test opens a page of its own and sets up
 // what it needs (uploads, models); every page must also keep the hygiene of lib.mjs's openPage.
 // Screenshots: tests/e2e/artifacts/.
 // Run: node --test tests/e2e/page.test.mjs   (needs www/pkg + www/models from scripts/build-web.sh and
@@ -586,7 +587,49 @@ pageTest(env, 'phone width: no horizontal scrolling of the page', PAGE, async (p
   check('phone width: no horizontal scrolling of the page', overflow[0] <= 0 && overflow.length === 1, `${overflow[0]}px wider ${overflow.slice(1).join(' ')}`);
 });
 
-// 12. a browser without WebAssembly gets a message, not a blank page
+// 12. the worker: a card is read beside a queued load; the warm-up runs with or without a model
+pageTest(env, 'worker: a card request is not queued behind a load; warm-up before and after a load', PAGE, async (p) => {
+  const { page, check } = p;
+  await gotoPage(page, `${env.base}/`);
+  const biggest = [...index.models].sort((a, b) => b.size - a.size)[0].file;
+  const other = index.models.find((m) => m.file !== biggest).file;
+  // the model being loaded arrives 1.5 s late, so a card queued behind its load would too
+  await page.context().route(`**/models/${biggest}`, async (route) => {
+    await new Promise((done) => setTimeout(done, 1500));
+    await route.continue();
+  });
+  const r = await page.evaluate(async ({ big, small }) => {
+    const w = new Worker('worker.js', { type: 'module' });
+    const waiting = new Map();
+    const order = [];
+    let next = 0;
+    w.onmessage = (e) => {
+      const m = e.data;
+      if (m.type === 'progress') return;
+      order.push(waiting.get(m.id).type);
+      waiting.get(m.id).done(m);
+      waiting.delete(m.id);
+    };
+    const ask = (msg) => new Promise((done) => { const id = ++next; waiting.set(id, { type: msg.type, done }); w.postMessage({ ...msg, id }); });
+    const before = await ask({ type: 'warm-up' });
+    await ask({ type: 'init' }); // as in the page: the module is compiled before the cards are asked for
+    const t0 = performance.now();
+    const loading = ask({ type: 'load', url: `models/${big}` }).then((m) => ({ ...m, ms: performance.now() - t0 }));
+    const cardReply = await ask({ type: 'card', url: `models/${small}` });
+    const cardMs = performance.now() - t0;
+    const load = await loading;
+    const after = await ask({ type: 'warm-up' });
+    w.terminate();
+    return { before: before.ok, load: load.ok, card: cardReply.ok && cardReply.result.card?.name, after: after.ok,
+      order: order.slice(2, 4), cardMs: Math.round(cardMs), loadMs: Math.round(load.ms) };
+  }, { big: biggest, small: other });
+  check('warm-up with no model loaded: answered, nothing to run', r.before === true);
+  check(`card of ${other} read while ${biggest} loads (its file held back 1.5 s): answered first, in under 1 s`,
+    r.card && r.load && r.order.join() === 'card,load' && r.cardMs < 1000 && r.loadMs >= 1500, JSON.stringify(r));
+  check('warm-up after the load: answered', r.after === true);
+});
+
+// 13. a browser without WebAssembly gets a message, not a blank page
 pageTest(env, 'no WebAssembly: a message, not a blank page', PAGE, async (p) => {
   const { page, check } = p;
   await page.addInitScript(() => { delete globalThis.WebAssembly; });
