@@ -1,4 +1,6 @@
-//! Accuracy and compute statistics over many images, on the batched masked path.
+//! Accuracy and compute statistics over many images: from the batched masked path
+//! ([`Evaluator::add_batch`]) or from traces made elsewhere, such as the fast path's
+//! ([`Evaluator::add_trace`]; `lcnet eval` runs it on every core).
 
 use std::collections::HashSet;
 
@@ -7,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::exec::{masked, Options};
 use crate::model::Network;
+use crate::trace::Trace;
 
 /// Summary of an evaluation run.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -102,32 +105,36 @@ impl Evaluator {
         let out = masked::forward(net, &x, &self.options)?;
         let logits = out.logits.to_vec2::<f32>()?;
         for ((row, decisions), &label) in logits.iter().zip(&out.decisions).zip(labels) {
-            let t = net.trace(row, decisions, &self.options, 0.0);
-            self.n += 1;
-            let m = t.macs as f64;
-            if t.class_index == label {
-                self.correct += 1;
-                self.macs_correct_sum += m;
-            }
-            self.predictions.push(t.class_index);
-            self.macs_sum += m;
-            self.macs_sq += m * m;
-            let pattern: Vec<bool> = t.blocks.iter().map(|b| b.executed).collect();
-            let run = pattern.iter().filter(|&&e| e).count() as f64;
-            self.blocks_run_sum += run;
-            self.blocks_run_sq += run * run;
-            self.patterns.insert(pattern);
-            self.gates_sum += t.macs_gates as f64;
-            for (i, b) in t.blocks.iter().enumerate() {
-                if b.executed {
-                    self.exec_counts[i] += 1;
-                    let s = (b.stage - 1).min(2);
-                    self.kept_frac_sum[s] += b.channels_kept as f64 / b.channels_total as f64;
-                    self.kept_frac_n[s] += 1;
-                }
-            }
+            self.add_trace(&net.trace(row, decisions, &self.options, 0.0), label);
         }
         Ok(())
+    }
+
+    /// Counts one image's trace (made under this evaluator's options) with its label.
+    pub fn add_trace(&mut self, t: &Trace, label: usize) {
+        self.n += 1;
+        let m = t.macs as f64;
+        if t.class_index == label {
+            self.correct += 1;
+            self.macs_correct_sum += m;
+        }
+        self.predictions.push(t.class_index);
+        self.macs_sum += m;
+        self.macs_sq += m * m;
+        let pattern: Vec<bool> = t.blocks.iter().map(|b| b.executed).collect();
+        let run = pattern.iter().filter(|&&e| e).count() as f64;
+        self.blocks_run_sum += run;
+        self.blocks_run_sq += run * run;
+        self.patterns.insert(pattern);
+        self.gates_sum += t.macs_gates as f64;
+        for (i, b) in t.blocks.iter().enumerate() {
+            if b.executed {
+                self.exec_counts[i] += 1;
+                let s = (b.stage - 1).min(2);
+                self.kept_frac_sum[s] += b.channels_kept as f64 / b.channels_total as f64;
+                self.kept_frac_n[s] += 1;
+            }
+        }
     }
 
     /// The summary so far.

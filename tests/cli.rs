@@ -251,6 +251,26 @@ fn eval_reads_binary_batches() {
     ] {
         assert!(v.get(k).is_some(), "no {k}");
     }
+    // The masked path (batched, full width) gives the same report as the default fast path.
+    let masked = lcnet(&[
+        "eval",
+        "-m",
+        s(&model),
+        "--data",
+        s(&dir),
+        "--json",
+        "--path",
+        "masked",
+    ]);
+    assert_success(&masked);
+    let m: serde_json::Value = serde_json::from_slice(&masked.stdout).unwrap();
+    assert_eq!(m["correct"], v["correct"]);
+    assert_eq!(m["block_exec_rate"], v["block_exec_rate"]);
+    let (a, b) = (
+        m["macs_mean"].as_f64().unwrap(),
+        v["macs_mean"].as_f64().unwrap(),
+    );
+    assert!((a - b).abs() < 1e-6 * b, "{a} vs {b}");
     // A sweep writes the accuracy–MACs curve into a model card, static point first.
     let out_model = dir.join("swept.safetensors");
     let sw = lcnet(&[

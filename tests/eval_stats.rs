@@ -80,3 +80,58 @@ fn per_image_statistics_match_the_traces() {
     assert!((r.macs_mean_wrong - macs_of(false)).abs() < 1e-6);
     assert_eq!(r.correct, 16);
 }
+
+/// `lcnet eval` counts the fast path's traces (what `classify` and the page run); the batched
+/// masked path is its definition. Both must give the same report, setting by setting.
+#[test]
+fn fast_path_traces_give_the_masked_paths_report() {
+    let net = Network::random(3, true, 5).unwrap();
+    let clf = lcnet::Classifier::new(net.clone()).unwrap();
+    let inputs: Vec<Vec<f32>> = (0..40).map(|i| common::random_input(900 + i)).collect();
+    let labels: Vec<usize> = (0..40).map(|i| i % 10).collect();
+    let setting = |mode, tau_l, tau_c| Options {
+        mode,
+        tau_l,
+        tau_c,
+        top_k: 1,
+        force_on: Vec::new(),
+        force_off: Vec::new(),
+    };
+    for opts in [
+        setting(Mode::Static, 0.0, 0.0),
+        setting(Mode::Lc, 0.5, 0.4),
+        setting(Mode::L, 0.45, 0.0),
+        setting(Mode::C, 0.0, 0.5),
+    ] {
+        let mut masked = Evaluator::new(&net, opts.clone());
+        for (x, y) in inputs.chunks(7).zip(labels.chunks(7)) {
+            masked.add_batch(&net, x, y).unwrap();
+        }
+        let mut fast = Evaluator::new(&net, opts.clone());
+        for (x, &y) in inputs.iter().zip(&labels) {
+            fast.add_trace(&clf.classify(x, &opts).unwrap(), y);
+        }
+        let (m, f) = (masked.report(&net), fast.report(&net));
+        assert_eq!(f.correct, m.correct, "{opts:?}");
+        assert_eq!(f.block_exec_rate, m.block_exec_rate, "{opts:?}");
+        assert_eq!(f.distinct_block_patterns, m.distinct_block_patterns);
+        assert_eq!(fast.predictions, masked.predictions, "{opts:?}");
+        for (a, b) in [
+            (f.macs_mean, m.macs_mean),
+            (f.macs_std, m.macs_std),
+            (f.blocks_run_std, m.blocks_run_std),
+            (f.macs_mean_wrong, m.macs_mean_wrong),
+        ] {
+            assert!(
+                (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+                "{a} vs {b} ({opts:?})"
+            );
+        }
+        if opts.mode != Mode::Static {
+            assert!(
+                f.macs_fraction < 1.0,
+                "the setting must skip work ({opts:?})"
+            );
+        }
+    }
+}

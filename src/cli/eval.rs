@@ -5,7 +5,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use lcnet::data::cifar::{self, Dataset, Split};
 use lcnet::eval::{EvalReport, Evaluator};
-use lcnet::{preprocess, Mode, Network, Options};
+use lcnet::{preprocess, Classifier, Mode, Network, Options};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -34,6 +34,14 @@ pub struct Args {
     /// Images per batch on the masked path.
     #[arg(long, default_value_t = 100)]
     batch: usize,
+    /// Which forward pass: `fast` (what `classify` and the page run: skipped work is not
+    /// computed; one image per core at a time) or `masked` (batched, every convolution at full
+    /// width, skipped work multiplied by zero; the definition the fast path is tested against).
+    #[arg(long, default_value = "fast", value_parser = ["fast", "masked"])]
+    path: String,
+    /// Threads for the fast path (default: every core).
+    #[arg(long)]
+    threads: Option<usize>,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -95,7 +103,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let labels: Vec<usize> = indices.iter().map(|&i| ds.labels[i]).collect();
 
     let Some(sweep) = &a.sweep else {
-        let r = evaluate(&net, &inputs, &labels, opts, a.batch, a.json, "")?;
+        let r = evaluate(&net, &inputs, &labels, opts, &a, "")?;
         if a.json {
             out!("{}", serde_json::to_string_pretty(&r)?);
         } else {
@@ -115,7 +123,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             o.tau_l,
             o.tau_c
         );
-        let r = evaluate(&net, &inputs, &labels, o.clone(), a.batch, a.json, &label)?;
+        let r = evaluate(&net, &inputs, &labels, o.clone(), &a, &label)?;
         if !a.json {
             out!(
                 "{:<7} τ_L {:>4}  τ_C {:>4}   acc {:>6.2} %   MACs {:>9} ({:>5.1} % of static, ± {})",
@@ -138,8 +146,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 &inputs,
                 &labels,
                 Options::static_net(),
-                a.batch,
-                a.json,
+                &a,
                 "[reference] static ",
             )?;
             if !a.json {
@@ -185,11 +192,10 @@ fn evaluate(
     inputs: &[Vec<f32>],
     labels: &[usize],
     opts: Options,
-    batch: usize,
-    quiet: bool,
+    a: &Args,
     label: &str,
 ) -> anyhow::Result<EvalReport> {
-    let bar = if quiet {
+    let bar = if a.json {
         ProgressBar::hidden()
     } else {
         ProgressBar::new(inputs.len() as u64)
@@ -199,10 +205,52 @@ fn evaluate(
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.set_message(label.to_string());
-    let mut ev = Evaluator::new(net, opts);
-    for (x, y) in inputs.chunks(batch.max(1)).zip(labels.chunks(batch.max(1))) {
-        ev.add_batch(net, x, y)?;
-        bar.inc(x.len() as u64);
+    let mut ev = Evaluator::new(net, opts.clone());
+    if a.path == "masked" {
+        for (x, y) in inputs
+            .chunks(a.batch.max(1))
+            .zip(labels.chunks(a.batch.max(1)))
+        {
+            ev.add_batch(net, x, y)?;
+            bar.inc(x.len() as u64);
+        }
+    } else {
+        let clf = Classifier::new(net.clone())?;
+        let threads = a
+            .threads
+            .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()))
+            .unwrap_or(1)
+            .max(1);
+        // Rounds of a few hundred images keep the progress bar moving; within a round each
+        // thread takes a contiguous share, and the traces are counted in input order.
+        let round = 64 * threads;
+        for (x, y) in inputs.chunks(round).zip(labels.chunks(round)) {
+            let share = x.len().div_ceil(threads);
+            let traces = std::thread::scope(|scope| {
+                let jobs: Vec<_> = x
+                    .chunks(share)
+                    .map(|part| {
+                        let (clf, opts) = (&clf, &opts);
+                        scope.spawn(move || {
+                            part.iter()
+                                .map(|input| clf.classify(input, opts))
+                                .collect::<lcnet::Result<Vec<_>>>()
+                        })
+                    })
+                    .collect();
+                jobs.into_iter()
+                    .map(|j| {
+                        j.join()
+                            .map_err(|_| anyhow::anyhow!("an evaluation thread panicked"))?
+                            .map_err(anyhow::Error::from)
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()
+            })?;
+            for (t, &l) in traces.iter().flatten().zip(y) {
+                ev.add_trace(t, l);
+            }
+            bar.inc(x.len() as u64);
+        }
     }
     bar.finish_and_clear();
     Ok(ev.report(net))
