@@ -74,7 +74,9 @@ fn parse_sweep(s: &str) -> anyhow::Result<Vec<Options>> {
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
-    let net = crate::load_model(&a.model)?;
+    // Folded and packed once for every setting of a sweep (the fast path runs it; it dereferences
+    // to the plain network for the masked path and the card).
+    let net = Classifier::new(crate::load_model(&a.model)?)?;
     let opts = a.gates.options(&net)?;
     anyhow::ensure!(
         a.write_card.is_none() || a.sweep.is_some(),
@@ -141,6 +143,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     // The static network the card compares this model with, when that is another file.
     let reference = match crate::load_static_reference(&a.model, &net)? {
         Some((path, rnet)) => {
+            let rnet = Classifier::new(rnet)?;
             let r = evaluate(
                 &rnet,
                 &inputs,
@@ -176,7 +179,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         out!("{}", serde_json::to_string_pretty(&evaluation)?);
     }
     if let Some(path) = &a.write_card {
-        let mut net = net;
+        let mut net = net.network().clone();
         let mut card = net.card.clone();
         card.evaluation = Some(evaluation);
         net.set_card(card)?;
@@ -188,7 +191,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
 }
 
 fn evaluate(
-    net: &Network,
+    net: &Classifier,
     inputs: &[Vec<f32>],
     labels: &[usize],
     opts: Options,
@@ -215,7 +218,6 @@ fn evaluate(
             bar.inc(x.len() as u64);
         }
     } else {
-        let clf = Classifier::new(net.clone())?;
         let threads = a
             .threads
             .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()))
@@ -230,10 +232,10 @@ fn evaluate(
                 let jobs: Vec<_> = x
                     .chunks(share)
                     .map(|part| {
-                        let (clf, opts) = (&clf, &opts);
+                        let opts = &opts;
                         scope.spawn(move || {
                             part.iter()
-                                .map(|input| clf.classify(input, opts))
+                                .map(|input| net.classify(input, opts))
                                 .collect::<lcnet::Result<Vec<_>>>()
                         })
                     })
