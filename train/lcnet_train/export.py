@@ -154,6 +154,7 @@ def export(ckpt: dict, out: Path, name: str, tau_l: float | None = None, tau_c: 
         "wall_time_s": round(ckpt["elapsed_s"] + sum(p.get("wall_time_s", 0) for p in ckpt.get("phases", [])), 1),
         "storage": "float16" if f16 else "float32",
         **({"gate_rescale": scaled} if scaled else {}),
+        **({"averaged_from": ckpt["averaged_from"]} if ckpt.get("averaged_from") else {}),
         "data": dat["source"],
         "data_sha256": dat["sha256"],
         "date": date or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

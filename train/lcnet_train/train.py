@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from . import data as D
+from .average import WeightAverage
 from .gate_scale import rescale_gates
 from .model import ResNetCifar, _used, load_state, soft_macs, static_macs, trace_of
 
@@ -138,6 +139,10 @@ DEFAULTS = dict(
     gate_input_grad=True,        # "hard_st": gradients of the gated passes reach the backbone through the gates' inputs
     grad_clip=0.0,               # > 0: clip the global gradient norm to this (sandwich runs)
     eval_taus=[],                # thresholds evaluated after each epoch (tau_l = tau_c), besides tau_l/tau_c
+    swa_every_steps=0,           # > 0: stochastic weight averaging: every this many steps the weights join a running
+                                 # mean, which becomes the model at the end of the run (the last iterate is kept as
+                                 # the checkpoint's model_last); needs BN statistics that stay fixed (sandwich with
+                                 # sw_bn "frozen", or freeze_backbone), so the mean network needs no recalibration
 )
 
 
@@ -864,10 +869,23 @@ def main(argv=None) -> int:
     sandwich = cfg["phase"] == "gates" and cfg["sandwich"]
     if sandwich and world > 1:
         raise SystemExit("sandwich training runs in one process (its passes use different parameters)")
+    swa_every = int(cfg["swa_every_steps"])
+    if swa_every:
+        fixed_bn = cfg["phase"] == "gates" and ((sandwich and cfg["sw_bn"] == "frozen") or cfg["freeze_backbone"])
+        if not fixed_bn or world > 1:
+            raise SystemExit("swa_every_steps needs batch-norm statistics that stay fixed (a sandwich run with "
+                             "sw_bn \"frozen\", or freeze_backbone) and one process")
+    swa = WeightAverage.from_checkpoint(ck.get("swa") if ck is not None else None)
+    last_iterate = None  # the run's last weights, once the average has replaced them at the end
 
     def state(done=False) -> dict:
         # contiguous(): a checkpoint does not depend on the memory layout trained in
-        return dict(model={k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
+        extra = {}
+        if swa_every:
+            extra["swa"] = swa.to_checkpoint()
+            if last_iterate is not None:
+                extra["model_last"] = last_iterate
+        return dict(**extra, model={k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
                     optimizer=opt.state_dict(), schedule=dict(kind=cfg["schedule"], global_step=epoch * steps_per_epoch + step,
                                                               total_steps=total_steps),
                     rng=rng_states(), epoch=epoch, step=step, elapsed_s=elapsed + (time.time() - t_start),
@@ -915,6 +933,8 @@ def main(argv=None) -> int:
             if cfg["grad_clip"]:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg["grad_clip"])
             opt.step()
+            if swa_every and (gstep + 1) % swa_every == 0:
+                swa.add(model.state_dict())
             step += 1
             steps_run += 1
             seen += len(yb)
@@ -939,6 +959,12 @@ def main(argv=None) -> int:
             sync_buffers(model, dist)
         rec = dict(epoch=epoch, train_loss=loss_sum / max(1, seen), train_acc=correct / max(1, seen),
                    epoch_s=round(time.time() - t_ep, 1), lr=opt.param_groups[0]["lr"])
+        if swa_every and epoch >= cfg["epochs"] and swa.n:
+            # the run's result is the mean; the final evaluation and export see it
+            last_iterate = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
+            load_state(model, swa.state_dict(model.state_dict()))
+            rec["swa_snapshots"] = swa.n
+            log(f"{run}: the model is now the mean of {swa.n} snapshots (every {swa_every} steps)")
         if rank == 0 and (epoch % cfg["eval_every"] == 0 or epoch == cfg["epochs"]):
             t_ev = time.time()
             rec.update(evaluate(model, test_x, test_y, norm, cfg, device))

@@ -415,3 +415,31 @@ def test_channel_gates_that_read_nothing_keep_the_same_channels_for_every_image(
         _, infos = m(torch.randn(4, 3, 32, 32) * 3, mode="hard", tau_l=0.3, tau_c=0.3, trace=True)
     for info in infos:  # every image the same channel gate values, block gates still per image
         assert torch.equal(info["s_c"], info["s_c"][:1].expand_as(info["s_c"]))
+
+
+def test_swa_run_ends_on_the_mean_of_its_snapshots_and_resumes_exactly(tmp_path, bin_data):
+    assert _run(tmp_path, bin_data, "bb") == 0
+    common = ["--set", f"init_from={tmp_path / 'ck' / 'bb' / 'last.pt'}", "--set", "epochs=1",
+              "--set", "precision=fp32", "--set", "channels_last=false", "--set", "swa_every_steps=3",
+              "--set", "schedule=\"constant\""]
+    assert _run(tmp_path, bin_data, "swa", *common, config="r20_sandwich_g") == 0
+    assert _run(tmp_path, bin_data, "swa2", *common, "--max-steps", "4", config="r20_sandwich_g") == 0
+    assert _ck(tmp_path, "swa2")["swa"]["n"] == 1
+    assert _run(tmp_path, bin_data, "swa2", *common, "--resume", config="r20_sandwich_g") == 0
+    a, b = _ck(tmp_path, "swa"), _ck(tmp_path, "swa2")
+    steps = a["schedule"]["total_steps"]
+    assert a["done"] and a["swa"]["n"] == steps // 3 and a["history"][-1]["swa_snapshots"] == steps // 3
+    for k in a["model"]:
+        assert torch.equal(a["model"][k], b["model"][k]), k
+        assert torch.equal(a["model_last"][k], b["model_last"][k]), k
+    w = "layer1.0.conv1.weight"
+    assert not torch.equal(a["model"][w], a["model_last"][w])  # the mean, not the last iterate
+    assert torch.equal(a["model"]["bn1.running_mean"], a["model_last"]["bn1.running_mean"])
+    assert torch.allclose(a["model"][w], a["swa"]["mean"][w].float())
+
+
+def test_swa_needs_fixed_batch_norm_statistics(tmp_path, bin_data):
+    assert _run(tmp_path, bin_data, "bb") == 0
+    with pytest.raises(SystemExit, match="swa_every_steps needs batch-norm statistics"):
+        _run(tmp_path, bin_data, "swa", "--set", f"init_from={tmp_path / 'ck' / 'bb' / 'last.pt'}",
+             "--set", "swa_every_steps=2", "--set", "sw_bn=\"gated_batch\"", config="r20_sandwich_k")
