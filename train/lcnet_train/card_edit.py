@@ -1,7 +1,8 @@
-"""Names a static reference in an exported model's card, leaving its tensors as they are.
+"""Names a static reference in an exported model's card, or renames the model, leaving its tensors as they are.
 
     python -m lcnet_train.card_edit ../weights/lcnet-r20.safetensors --static-reference r20-backbone.safetensors \\
         [--reference-eval eval.json]
+    python -m lcnet_train.card_edit ../weights/lcnet-r20-pruned.safetensors --name lcnet-r20-pruned
 
 A jointly trained model's own weights, run with every block and channel, are out of calibration: the static
 network it is compared with is its backbone, exported beside it. --reference-eval takes what
@@ -67,16 +68,36 @@ def set_static_reference(path: Path, reference: str, reference_eval: dict | None
     return card
 
 
+def set_name(path: Path, name: str) -> dict:
+    """Renames the model at `path` in its card (a shipped file moved to a new name keeps its card in step, so the
+    page's model list and `lcnet info` say the file's name); returns the new card."""
+    if not name or any(c.isspace() for c in name):
+        raise ValueError(f"model name {name!r} must be non-empty, without spaces")
+    tensors, card = read_model(path)
+    card["name"] = name
+    save_file(tensors, str(path), metadata={"lcnet": json.dumps(card, separators=(",", ":"))})
+    return card
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model", help="model file to edit in place")
-    ap.add_argument("--static-reference", required=True, metavar="FILE", help="model file beside it")
+    ap.add_argument("--static-reference", metavar="FILE", help="model file beside it")
+    ap.add_argument("--name", help="rename the model in its card")
     ap.add_argument("--reference-eval", metavar="JSON", help="lcnet eval -m <reference> --static --json output")
     args = ap.parse_args(argv)
-    ev = json.loads(Path(args.reference_eval).read_text()) if args.reference_eval else None
-    card = set_static_reference(Path(args.model), args.static_reference, ev)
-    print(json.dumps({"static_reference": card["static_reference"],
-                      "evaluation.static_reference": (card.get("evaluation") or {}).get("static_reference")}))
+    if not (args.static_reference or args.name):
+        ap.error("nothing to do: give --static-reference, --name or both")
+    if args.reference_eval and not args.static_reference:
+        ap.error("--reference-eval needs --static-reference")
+    if args.name:
+        card = set_name(Path(args.model), args.name)
+        print(json.dumps({"name": card["name"]}))
+    if args.static_reference:
+        ev = json.loads(Path(args.reference_eval).read_text()) if args.reference_eval else None
+        card = set_static_reference(Path(args.model), args.static_reference, ev)
+        print(json.dumps({"static_reference": card["static_reference"],
+                          "evaluation.static_reference": (card.get("evaluation") or {}).get("static_reference")}))
     return 0
 
 

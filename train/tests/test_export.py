@@ -119,3 +119,21 @@ def test_a_static_reference_is_named_in_the_card_and_checked(tmp_path, monkeypat
     # the exporter names one directly
     assert E.main(["--fresh", "20", "--out", str(gated), "--name", "g", "--static-reference", "ref.safetensors"]) == 0
     assert json.loads(_read(gated)[0]["lcnet"])["static_reference"] == "ref.safetensors"
+
+
+def test_a_model_renamed_keeps_its_tensors_and_the_rest_of_its_card(tmp_path, monkeypatch):
+    import pytest
+    from lcnet_train import card_edit as C
+    monkeypatch.setenv("LCNET_DATA", str(tmp_path / "absent.tar.gz"))
+    m = tmp_path / "m.safetensors"
+    assert E.main(["--fresh", "20", "--out", str(m), "--name", "old"]) == 0
+    meta, before = _read(m)
+    assert C.main([str(m), "--name", "new-name"]) == 0
+    meta2, after = _read(m)
+    old, new = json.loads(meta["lcnet"]), json.loads(meta2["lcnet"])
+    assert new["name"] == "new-name" and {**new, "name": "old"} == old
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    with pytest.raises(ValueError, match="without spaces"):
+        C.set_name(m, "a b")
+    with pytest.raises(SystemExit):
+        C.main([str(m)])
