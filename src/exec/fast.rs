@@ -113,20 +113,32 @@ fn pad(planes: &[f32], n: usize, hw: usize, out: &mut Vec<f32>) {
     }
 }
 
-/// Splits padded planes (`p × p`, `p` even) into their 4 polyphase components
-/// (even/odd rows × even/odd columns, each `p/2 × p/2`), so that a stride-2 convolution reads
-/// each component with unit stride.
-fn polyphase(padded: &[f32], n: usize, p: usize, out: &mut Vec<f32>) {
-    let q = p / 2;
-    out.clear();
-    out.resize(n * 4 * q * q, 0.0);
-    for c in 0..n {
-        let src = &padded[c * p * p..(c + 1) * p * p];
-        let dst = &mut out[c * 4 * q * q..(c + 1) * 4 * q * q];
-        for y in 0..p {
-            for x in 0..p {
-                let phase = (y % 2) * 2 + x % 2;
-                dst[phase * q * q + (y / 2) * q + x / 2] = src[y * p + x];
+/// Writes the first `n` planes of `planes` (`hw × hw`, `hw` even) as the 4 polyphase components
+/// of their zero-padded form (`p = hw + 2`; even/odd rows × even/odd columns, each `p/2 × p/2`,
+/// component `2·(Y mod 2) + X mod 2` holding padded pixel `(Y, X)` at `(Y/2, X/2)`), so that a
+/// stride-2 convolution reads each component with unit stride. One pass from the unpadded
+/// planes, a row at a time: input row `y` is padded row `y + 1`, its even pixels go to the
+/// odd-column component and its odd pixels to the even-column one, shifted by one. As in [`pad`],
+/// `out` holds planes of one size only and the border positions are never written, so they stay
+/// zero from the first use.
+fn pad_polyphase(planes: &[f32], n: usize, hw: usize, out: &mut Vec<f32>) {
+    let q = (hw + 2) / 2;
+    let qq = q * q;
+    let half = hw / 2;
+    if out.len() < n * 4 * qq {
+        out.resize(n * 4 * qq, 0.0);
+    }
+    for (c, plane) in planes.chunks_exact(hw * hw).take(n).enumerate() {
+        for (y, src) in plane.chunks_exact(hw).enumerate() {
+            let yy = y + 1;
+            // component (yy mod 2, 0) at row yy/2; component (yy mod 2, 1) is qq further on
+            let even_col = c * 4 * qq + (yy % 2) * 2 * qq + (yy / 2) * q;
+            let (lo, hi) = out.split_at_mut(even_col + qq);
+            let to_even = &mut lo[even_col + 1..even_col + 1 + half];
+            let to_odd = &mut hi[..half];
+            for ((pair, e), o) in src.chunks_exact(2).zip(to_even).zip(to_odd) {
+                *o = pair[0];
+                *e = pair[1];
             }
         }
     }
@@ -149,21 +161,23 @@ pub fn conv3x3(
     let ohw = hw / s;
     let n = ohw * ohw;
     let p = hw + 2;
-    let padded = padded_for(&mut buf.padded, hw);
-    pad(input, in_idx.len(), hw, padded);
-    let geo = if s == 1 {
-        Geometry {
+    let (planes, geo): (&[f32], _) = if s == 1 {
+        let padded = planes_for(&mut buf.padded, hw);
+        pad(input, in_idx.len(), hw, padded);
+        let geo = Geometry {
             ohw,
             pitch: p,
             chan_len: p * p,
             taps: std::array::from_fn(|k| (k / 3) * p + k % 3),
-        }
+        };
+        (padded, geo)
     } else {
         // Stride 2 reads each polyphase component with unit stride: tap (ky, kx) of output
         // pixel (y, x) is component (ky mod 2, kx mod 2) at (y + ky/2, x + kx/2).
-        polyphase(padded, in_idx.len(), p, &mut buf.phases);
+        let phases = planes_for(&mut buf.phases, hw);
+        pad_polyphase(input, in_idx.len(), hw, phases);
         let q = p / 2;
-        Geometry {
+        let geo = Geometry {
             ohw,
             pitch: q,
             chan_len: 4 * q * q,
@@ -171,9 +185,9 @@ pub fn conv3x3(
                 let (ky, kx) = (k / 3, k % 3);
                 ((ky % 2) * 2 + kx % 2) * q * q + (ky / 2) * q + kx / 2
             }),
-        }
+        };
+        (phases, geo)
     };
-    let planes: &[f32] = if s == 1 { padded } else { &buf.phases };
     // No clearing: the kernel writes every output value, so only growth needs filling.
     out.resize(out_idx.len() * n, 0.0);
     kernel::conv(
@@ -194,11 +208,13 @@ pub fn conv3x3(
 pub struct Buffers {
     /// Padded input planes, one buffer per input side (see [`pad`]).
     padded: Vec<(usize, Vec<f32>)>,
-    phases: Vec<f32>,
+    /// Their polyphase components for stride 2, one buffer per input side (see [`pad_polyphase`]).
+    phases: Vec<(usize, Vec<f32>)>,
 }
 
-/// The padded-planes buffer for inputs of side `hw`, from [`Buffers::padded`].
-fn padded_for(buffers: &mut Vec<(usize, Vec<f32>)>, hw: usize) -> &mut Vec<f32> {
+/// The buffer for inputs of side `hw` among `buffers` ([`Buffers::padded`] or
+/// [`Buffers::phases`]): each keeps planes of one size, whose zero borders are never rewritten.
+fn planes_for(buffers: &mut Vec<(usize, Vec<f32>)>, hw: usize) -> &mut Vec<f32> {
     let i = match buffers.iter().position(|(side, _)| *side == hw) {
         Some(i) => i,
         None => {
@@ -558,4 +574,51 @@ fn linear(folded: &FoldedNet, pooled: &[f32]) -> Vec<f32> {
                 .sum::<f32>()
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pads each plane, then splits it into its polyphase components one pixel at a time: the
+    /// definition [`pad_polyphase`] computes in one pass.
+    fn reference(planes: &[f32], n: usize, hw: usize) -> Vec<f32> {
+        let p = hw + 2;
+        let q = p / 2;
+        let mut out = vec![0.0; n * 4 * q * q];
+        for c in 0..n {
+            for yy in 0..p {
+                for xx in 0..p {
+                    let v = if (1..=hw).contains(&yy) && (1..=hw).contains(&xx) {
+                        planes[(c * hw + yy - 1) * hw + xx - 1]
+                    } else {
+                        0.0
+                    };
+                    let phase = (yy % 2) * 2 + xx % 2;
+                    out[c * 4 * q * q + phase * q * q + (yy / 2) * q + xx / 2] = v;
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn pad_polyphase_equals_padding_then_splitting_and_keeps_borders_zero() {
+        for hw in [2, 4, 16, 32] {
+            let n = 5;
+            let planes: Vec<f32> = (0..n * hw * hw).map(|i| 1.0 + i as f32).collect();
+            let mut out = Vec::new();
+            pad_polyphase(&planes, n, hw, &mut out);
+            assert_eq!(out, reference(&planes, n, hw), "hw {hw}");
+            // reused for fewer planes with other values: the borders are still zero
+            let other: Vec<f32> = planes.iter().map(|v| -v).collect();
+            pad_polyphase(&other, 3, hw, &mut out);
+            let q = (hw + 2) / 2;
+            assert_eq!(
+                out[..3 * 4 * q * q],
+                reference(&other, 3, hw)[..],
+                "hw {hw}, reused"
+            );
+        }
+    }
 }
