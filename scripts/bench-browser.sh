@@ -35,7 +35,7 @@ while [ $# -gt 0 ]; do
 done
 [[ "$images" =~ ^[1-9][0-9]*$ ]] || die "--images must be a positive integer, got '$images'"
 if [ -z "$model" ]; then
-  model=weights/lcnet-r20.safetensors
+  model=weights/lcnet-r20-perimage.safetensors
   [ -f "$model" ] || model=$(ls weights/*.safetensors 2>/dev/null | grep -v '\.fixtures\.safetensors$' | head -1 || true)
 fi
 [ -n "$model" ] && [ -f "$model" ] || die "no model file (give --model FILE)"

@@ -105,9 +105,9 @@ for f in "$weights_dir"/*.safetensors; do
   models+=("$(basename "$f")")
 done
 shopt -u nullglob
-# The default: lcnet-r20 when present, else the first by name.
+# The default: lcnet-r20-perimage (the per-image R20) when present, else the first by name.
 default=""
-for m in "${models[@]}"; do [ "$m" = "lcnet-r20.safetensors" ] && default=$m; done
+for m in "${models[@]}"; do [ "$m" = "lcnet-r20-perimage.safetensors" ] && default=$m; done
 [ -z "$default" ] && [ ${#models[@]} -gt 0 ] && default=${models[0]}
 {
   printf '{\n  "default": %s,\n  "models": [' "$( [ -n "$default" ] && printf '"%s"' "$default" || printf null)"

@@ -381,6 +381,30 @@ fn eval_and_info_use_the_static_reference_the_card_names() {
     let v: serde_json::Value = serde_json::from_slice(&sw.stdout).unwrap();
     assert_eq!(v["static_reference"]["file"], "ref.safetensors");
     assert_eq!(v["static_reference"]["accuracy"], alone["accuracy"]);
+    // Asking a gated model for its static network points at the calibrated reference; the
+    // reference itself, and a gated run, get no such note.
+    let png = dir.join("img.png");
+    for (args, noted) in [
+        (vec!["classify", "-m", s(&model), "--static", s(&png)], true),
+        (
+            vec!["eval", "-m", s(&model), "--data", s(&dir), "--static"],
+            true,
+        ),
+        (vec!["classify", "-m", s(&model), s(&png)], false),
+        (
+            vec!["classify", "-m", s(&reference), "--static", s(&png)],
+            false,
+        ),
+    ] {
+        let out = lcnet(&args);
+        assert_success(&out);
+        let err = String::from_utf8_lossy(&out.stderr);
+        let want = format!(
+            "its static reference is {}",
+            dir.join("ref.safetensors").display()
+        );
+        assert_eq!(err.contains(&want), noted, "{args:?}: {err}");
+    }
 
     std::fs::remove_file(&reference).unwrap();
     fails_with(

@@ -32,6 +32,7 @@ struct Row {
 pub fn run(a: Args) -> anyhow::Result<()> {
     let net = lcnet::Classifier::new(crate::load_model(&a.model)?)?;
     let opts = a.gates.options(&net)?;
+    crate::note_static_reference(&a.model, &net, &opts);
     let mut rows = Vec::new();
     for path in &a.images {
         let file = path.display().to_string();

@@ -105,6 +105,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let labels: Vec<usize> = indices.iter().map(|&i| ds.labels[i]).collect();
 
     let Some(sweep) = &a.sweep else {
+        crate::note_static_reference(&a.model, &net, &opts);
         let r = evaluate(&net, &inputs, &labels, opts, &a, "")?;
         if a.json {
             out!("{}", serde_json::to_string_pretty(&r)?);

@@ -96,6 +96,28 @@ pub(crate) fn load_static_reference(
     Ok(Some((path, reference)))
 }
 
+/// A one-line note on stderr when `opts` run `net` statically but its card names a static
+/// reference: jointly trained weights without their gates are out of calibration, and a user
+/// asking for "the static network" most likely wants the reference the page compares with.
+pub(crate) fn note_static_reference(
+    model_path: &Path,
+    net: &lcnet::Network,
+    opts: &lcnet::Options,
+) {
+    if opts.mode != lcnet::Mode::Static {
+        return;
+    }
+    if let Some(name) = &net.card.static_reference {
+        let reference = model_path.parent().unwrap_or(Path::new(".")).join(name);
+        eprintln!(
+            "note: {} was trained with its gates, so its weights without them are out of calibration; \
+             its static reference is {} (run that with -m for the calibrated static network)",
+            net.card.name,
+            reference.display()
+        );
+    }
+}
+
 /// Reads a whole file, refusing ones over `cap` bytes.
 pub(crate) fn read_capped(path: &Path, cap: u64) -> anyhow::Result<Vec<u8>> {
     let meta =
@@ -163,9 +185,9 @@ impl GateArgs {
     }
 }
 
-/// Default location of the shipped R20 model, relative to the project root.
+/// Default location of the default model (the per-image R20), relative to the project root.
 pub(crate) fn default_model() -> PathBuf {
-    PathBuf::from("weights/lcnet-r20.safetensors")
+    PathBuf::from("weights/lcnet-r20-perimage.safetensors")
 }
 
 /// Formats a MAC count in millions.

@@ -115,7 +115,10 @@ export function writePng(path, rgba, width, height) {
 }
 
 // ---- models ------------------------------------------------------------------------------
-/** The model the tests use: $LCNET_MODEL, else weights/lcnet-r20.safetensors, else the first. */
+/** The model the tests use: $LCNET_MODEL, else the default weights/lcnet-r20-perimage.safetensors, else the first. */
+/** The shipped default model's file name (as scripts/build-web.sh and the CLI have it). */
+export const DEFAULT_MODEL = 'lcnet-r20-perimage.safetensors';
+
 export function pickModel() {
   if (process.env.LCNET_MODEL) {
     need(process.env.LCNET_MODEL, 'LCNET_MODEL names a file that does not exist');
@@ -128,7 +131,7 @@ export function pickModel() {
   if (files.length === 0) {
     throw new Error('no model file in weights/ (and LCNET_MODEL is not set): nothing to test with');
   }
-  return join(dir, files.includes('lcnet-r20.safetensors') ? 'lcnet-r20.safetensors' : files[0]);
+  return join(dir, files.includes(DEFAULT_MODEL) ? DEFAULT_MODEL : files[0]);
 }
 
 /** Runs `lcnet classify --json` and returns the parsed array (throws with stderr on failure). */
