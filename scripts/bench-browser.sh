@@ -4,7 +4,7 @@
 #   static network exported to ONNX, on the same N images; min/median/max ms, mean MACs, the
 #   realised-saving ratio, lcnet/ONNX ratio, and the page's time to first result.
 # Usage: bash scripts/bench-browser.sh [--images N] [--model FILE] [--tau-l X] [--tau-c Y] [--runs R]
-#                                      [--warmup W] [--page-runs P] [--pick-after MS] [--random-gates] [--json]
+#                                      [--warmup W] [--page-runs P] [--pick-after MS] [--random-gates] [--simd128] [--json]
 #                                      [--no-build]
 # Steps: builds the wasm module and the CLI (incremental; --no-build skips), installs tests/e2e's pinned
 # npm packages when stale, exports the model's static network to ONNX under tests/e2e/artifacts/bench/
@@ -28,7 +28,7 @@ while [ $# -gt 0 ]; do
     --no-build) build=0; shift ;;
     --tau-l|--tau-c|--runs|--warmup|--page-runs|--pick-after)
       [ $# -ge 2 ] || die "$1 needs a value"; pass+=("$1" "$2"); shift 2 ;;
-    --json|--random-gates) pass+=("$1"); shift ;;
+    --json|--random-gates|--simd128) pass+=("$1"); shift ;;
     -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac

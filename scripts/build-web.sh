@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds everything the web page needs into www/ (all of it gitignored):
-#   www/pkg/     the wasm module (profile wasm-release, lib only, then wasm-opt -O3) + its wasm-bindgen `--target web` JS glue
+#   www/pkg/     the wasm module in two builds (lcnet_bg.wasm: SIMD128; lcnet_relaxed_bg.wasm: + relaxed SIMD),
+#                profile wasm-release, lib only, then wasm-opt -O3, and their one wasm-bindgen `--target web` JS glue
 #   www/models/  copies of weights/*.safetensors (not *.fixtures.safetensors) + index.json
 #   www/gallery/index.json  an empty sample list, only when none exists yet (scripts/serve.sh
 #                fills www/gallery/ from a local CIFAR-10 copy with `lcnet-www gallery`)
@@ -37,24 +38,12 @@ have=$(wasm-bindgen --version | awk '{print $2}')
   || die "wasm-bindgen CLI is $have but Cargo.lock pins $want: run 'cargo install wasm-bindgen-cli --version $want --force'"
 
 # --- wasm ----------------------------------------------------------------------------------
+# Two builds of one module, sharing one JS glue: lcnet_bg.wasm (SIMD128, every browser that runs the
+# demo) and lcnet_relaxed_bg.wasm (SIMD128 + relaxed SIMD: the convolutions' multiply-adds fused where
+# the CPU can; www/wasm-features.js picks it where the browser validates relaxed SIMD). The relaxed
+# build has its own target directory, so that neither build's flags invalidate the other's cache.
 # LCNET_WASM_FEATURES=stock-wasm adds the stock candle path for scripts/bench-browser.sh.
 features=${LCNET_WASM_FEATURES:-}
-# Profile wasm-release (Cargo.toml): dependencies built for size, lcnet for speed, full LTO.
-echo "build-web: cargo build -p lcnet --lib --profile wasm-release --target $target ${features:+--features $features}"
-cargo build -p lcnet --lib --profile wasm-release --target "$target" ${features:+--features "$features"}
-wasm="$target_dir/$target/wasm-release/lcnet.wasm"
-[ -f "$wasm" ] || die "$wasm was not produced"
-rm -rf www/pkg.tmp
-wasm-bindgen --target web --no-typescript --out-dir www/pkg.tmp "$wasm"
-
-# --- wasm-opt (npm binaryen, pinned in tools/wasm-opt; Debian's binaryen 108 breaks wasm-bindgen output) ---
-# -O3: measured against -Oz on this module, the same size within 0.1 % and no slower. Features come from
-# the module's target_features section (bulk-memory, simd128, … as rustc declared them). The npm build of
-# wasm-opt is slow (≈ 1 min), so its output is cached by input hash under $target_dir/wasm-opt-cache.
-# LCNET_WASM_OPT=0 skips the step (the module works unoptimised, only larger).
-bg=www/pkg.tmp/lcnet_bg.wasm
-raw0=$(stat -c %s "$bg")
-gz0=$(gzip -9 -c "$bg" | wc -c)
 opt_level=-O3
 wasm_opt=tools/wasm-opt/node_modules/.bin/wasm-opt
 opt_want=$(awk -F'"' '/"binaryen":/ { print $4; exit }' tools/wasm-opt/package.json)
@@ -63,35 +52,71 @@ if [ "$skip_opt" != 0 ] && [ ! -x "$wasm_opt" ] && ! command -v npm >/dev/null; 
   echo "build-web: wasm-opt skipped: npm not found to install binaryen@$opt_want (the module works, only larger; scripts/setup.sh --test installs Node.js)"
   skip_opt=0
 fi
-if [ "$skip_opt" = 0 ]; then
-  echo "build-web: wasm-opt skipped"
-else
-  if [ ! -x "$wasm_opt" ] || [ "$(cat tools/wasm-opt/node_modules/.lcnet-lock-sha256 2>/dev/null)" \
-        != "$(sha256sum tools/wasm-opt/package-lock.json | cut -d' ' -f1)" ]; then
-    command -v npm >/dev/null \
-      || die "npm not found, needed once to install wasm-opt (binaryen@$opt_want) into tools/wasm-opt: install Node.js (scripts/setup.sh), or set LCNET_WASM_OPT=0 to skip the step"
-    echo "build-web: npm ci in tools/wasm-opt (binaryen@$opt_want)"
-    (cd tools/wasm-opt && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in tools/wasm-opt failed"
-    sha256sum tools/wasm-opt/package-lock.json | cut -d' ' -f1 > tools/wasm-opt/node_modules/.lcnet-lock-sha256
-  fi
-  [ -x "$wasm_opt" ] || die "$wasm_opt is missing after npm ci"
-  cache="$target_dir/wasm-opt-cache"
-  key=$( (sha256sum "$bg" | cut -d' ' -f1; echo "$opt_level binaryen@$opt_want") | sha256sum | cut -d' ' -f1)
-  if [ -f "$cache/$key.wasm" ]; then
-    cp "$cache/$key.wasm" "$bg"
-    echo "build-web: wasm-opt $opt_level: unchanged input, cached output"
-  else
-    echo "build-web: wasm-opt $opt_level (binaryen@$opt_want; about a minute)"
-    "$wasm_opt" "$opt_level" "$bg" -o "$bg.opt" || die "wasm-opt failed on $bg"
-    mv "$bg.opt" "$bg"
-    rm -rf "$cache" && mkdir -p "$cache" && cp "$bg" "$cache/$key.wasm"
-  fi
+if [ "$skip_opt" != 0 ] && { [ ! -x "$wasm_opt" ] || [ "$(cat tools/wasm-opt/node_modules/.lcnet-lock-sha256 2>/dev/null)" \
+      != "$(sha256sum tools/wasm-opt/package-lock.json | cut -d' ' -f1)" ]; }; then
+  command -v npm >/dev/null \
+    || die "npm not found, needed once to install wasm-opt (binaryen@$opt_want) into tools/wasm-opt: install Node.js (scripts/setup.sh), or set LCNET_WASM_OPT=0 to skip the step"
+  echo "build-web: npm ci in tools/wasm-opt (binaryen@$opt_want)"
+  (cd tools/wasm-opt && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in tools/wasm-opt failed"
+  sha256sum tools/wasm-opt/package-lock.json | cut -d' ' -f1 > tools/wasm-opt/node_modules/.lcnet-lock-sha256
 fi
-rm -rf www/pkg
+[ "$skip_opt" = 0 ] || [ -x "$wasm_opt" ] || die "$wasm_opt is missing after npm ci"
+
+relaxed_flags="-C target-feature=+simd128,+relaxed-simd"
+# build_module NAME TARGET_DIR RUSTFLAGS OUT_DIR: cargo (profile wasm-release: dependencies built for
+# size, lcnet for speed, full LTO), wasm-bindgen --target web into OUT_DIR, then wasm-opt.
+build_module() {
+  local name=$1 dir=$2 flags=$3 out=$4
+  echo "build-web: [$name] cargo build -p lcnet --lib --profile wasm-release --target $target ${features:+--features $features} ${flags:+($flags)}"
+  # No flags: .cargo/config.toml's (+simd128), as scripts/serve.sh's first build has them.
+  if [ -n "$flags" ]; then
+    CARGO_TARGET_DIR="$dir" CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$flags" \
+      cargo build -p lcnet --lib --profile wasm-release --target "$target" ${features:+--features "$features"}
+  else
+    CARGO_TARGET_DIR="$dir" cargo build -p lcnet --lib --profile wasm-release --target "$target" ${features:+--features "$features"}
+  fi
+  local wasm="$dir/$target/wasm-release/lcnet.wasm"
+  [ -f "$wasm" ] || die "$wasm was not produced"
+  rm -rf "$out"
+  wasm-bindgen --target web --no-typescript --out-dir "$out" "$wasm"
+  # wasm-opt: -O3 measured against -Oz on this module, the same size within 0.1 % and no slower. Features
+  # come from the module's target_features section (bulk-memory, simd128, relaxed-simd, … as rustc declared
+  # them). The npm build of wasm-opt is slow (≈ 1 min a module), so its output is cached by input hash under
+  # $target_dir/wasm-opt-cache/NAME. LCNET_WASM_OPT=0 skips the step (the module works unoptimised, only larger).
+  local bg="$out/lcnet_bg.wasm"
+  local raw0 gz0
+  raw0=$(stat -c %s "$bg")
+  gz0=$(gzip -9 -c "$bg" | wc -c)
+  if [ "$skip_opt" = 0 ]; then
+    echo "build-web: [$name] wasm-opt skipped"
+  else
+    local cache="$target_dir/wasm-opt-cache/$name" key
+    key=$( (sha256sum "$bg" | cut -d' ' -f1; echo "$opt_level binaryen@$opt_want") | sha256sum | cut -d' ' -f1)
+    if [ -f "$cache/$key.wasm" ]; then
+      cp "$cache/$key.wasm" "$bg"
+      echo "build-web: [$name] wasm-opt $opt_level: unchanged input, cached output"
+    else
+      echo "build-web: [$name] wasm-opt $opt_level (binaryen@$opt_want; about a minute)"
+      "$wasm_opt" "$opt_level" "$bg" -o "$bg.opt" || die "wasm-opt failed on $bg"
+      mv "$bg.opt" "$bg"
+      rm -rf "$cache" && mkdir -p "$cache" && cp "$bg" "$cache/$key.wasm"
+    fi
+  fi
+  echo "build-web: [$name] $(stat -c %s "$bg") bytes ($(gzip -9 -c "$bg" | wc -c) gzipped); before wasm-opt $raw0 ($gz0 gzipped)"
+}
+
+rm -rf www/pkg.tmp www/pkg-relaxed.tmp
+build_module simd128 "$target_dir" "" www/pkg.tmp
+build_module relaxed-simd "$target_dir/relaxed-simd" "$relaxed_flags" www/pkg-relaxed.tmp
+# One glue for both: the worker imports pkg/lcnet.js and hands it either module's bytes.
+cmp -s www/pkg.tmp/lcnet.js www/pkg-relaxed.tmp/lcnet.js \
+  || die "the two builds' wasm-bindgen glue differs (www/pkg.tmp vs www/pkg-relaxed.tmp): they must share one lcnet.js"
+mv www/pkg-relaxed.tmp/lcnet_bg.wasm www/pkg.tmp/lcnet_relaxed_bg.wasm
+rm -rf www/pkg-relaxed.tmp www/pkg
 mv www/pkg.tmp www/pkg
-raw=$(stat -c %s www/pkg/lcnet_bg.wasm)
-gz=$(gzip -9 -c www/pkg/lcnet_bg.wasm | wc -c)
-echo "build-web: www/pkg/lcnet_bg.wasm $raw bytes ($gz gzipped); before wasm-opt $raw0 ($gz0 gzipped)"
+for f in lcnet_bg.wasm lcnet_relaxed_bg.wasm; do
+  echo "build-web: www/pkg/$f $(stat -c %s "www/pkg/$f") bytes ($(gzip -9 -c "www/pkg/$f" | wc -c) gzipped)"
+done
 
 # --- models --------------------------------------------------------------------------------
 [ -d "$weights_dir" ] || die "no weights directory '$weights_dir'"

@@ -18,7 +18,11 @@ mkdir -p "$target_dir"
 bash scripts/setup.sh --only wasm-bindgen > "$log" 2>&1 &
 setup_pid=$!
 # Until the CLI install ends, the builds below share the cores with it.
-if ! cargo build --release -p lcnet-www || ! cargo build -p lcnet --lib --profile wasm-release --target wasm32-unknown-unknown; then
+# The two builds of the module (scripts/build-web.sh: SIMD128, and SIMD128 + relaxed SIMD in its own
+# target directory, with the same flags as there).
+if ! cargo build --release -p lcnet-www || ! cargo build -p lcnet --lib --profile wasm-release --target wasm32-unknown-unknown \
+    || ! CARGO_TARGET_DIR="$target_dir/relaxed-simd" CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" \
+         cargo build -p lcnet --lib --profile wasm-release --target wasm32-unknown-unknown; then
   kill "$setup_pid" 2>/dev/null || true
   exit 1
 fi
@@ -28,7 +32,7 @@ if ! wait "$setup_pid"; then
   exit 1
 fi
 grep -v '^ *\(Compiling\|Downloaded\|Downloading\)' "$log" || true
-# The module is compiled already: this binds it, optimises it (cached) and copies the models.
+# The modules are compiled already: this binds them, optimises them (cached) and copies the models.
 bash scripts/build-web.sh
 
 # Sample gallery: a few CIFAR-10 test images per class with their true labels (www/gallery/,

@@ -1,6 +1,15 @@
 // Promise-based client for worker.js: one request in flight per id, progress callbacks.
+/** worker.js, passed the page's own `?wasm=simd128` if it has one (to run the SIMD128 build where the
+ *  browser has relaxed SIMD, e.g. to compare the two). */
+function workerUrl() {
+  const url = new URL('./worker.js', import.meta.url);
+  const want = new URLSearchParams(globalThis.location?.search ?? '').get('wasm');
+  if (want) url.searchParams.set('wasm', want);
+  return url;
+}
+
 export class InferenceClient {
-  constructor(url = new URL('./worker.js', import.meta.url)) {
+  constructor(url = workerUrl()) {
     this.worker = new Worker(url, { type: 'module' });
     this.nextId = 1;
     this.pending = new Map();
@@ -37,6 +46,7 @@ export class InferenceClient {
     });
   }
 
+  /** Compiles the module; resolves to {simd}: which build runs ("relaxed-simd" or "simd128"). */
   init() { return this.request('init'); }
 
   /** Loads a model from a URL (string; `size` in bytes, if known, for progress) or from bytes

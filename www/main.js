@@ -37,7 +37,7 @@ async function main() {
     state.client.onprogress = onProgress;
     setStatus('loading', 'Loading WebAssembly module…');
     // The module compiles in the worker while the model list and then the model download.
-    const ready = state.client.init();
+    const ready = state.client.init().then(({ simd }) => { state.simd = simd; });
     ready.catch(() => {}); // awaited below
     const { models, def } = await fetchModelList();
     state.models = models;

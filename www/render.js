@@ -118,7 +118,7 @@ export function renderResult(dyn, stat, img, size, onToggle = null) {
   $('trace-json').textContent = JSON.stringify(t, null, 2);
 }
 
-/** timing: null (measuring) or {dyn: ms, stat: ms, runs}. */
+/** timing: null (measuring) or {dyn: ms, stat: ms, runs, simd}: simd is the wasm build that ran (worker.js). */
 export function renderTiming(timing) {
   const p = $('timing');
   if (!timing) {
@@ -136,7 +136,8 @@ export function renderTiming(timing) {
   $('ms-pct').textContent = fmtPct(r);
   $('ms-x').textContent = r < 1 ? `saves ${fmtPct(1 - r)}, ${(1 / r).toFixed(2)}× faster` : `${fmtPct(r - 1)} slower`;
   p.textContent = `Times: median of ${timing.runs} warm runs each (after a warm-up run), forward pass only, measured in this browser's Web Worker ` +
-    '(WebAssembly, one thread). They vary with the machine and the load; MACs do not.';
+    `(WebAssembly${timing.simd === 'relaxed-simd' ? ' with relaxed SIMD: fused multiply-adds' : ''}, one thread). ` +
+    'They vary with the machine and the load; MACs do not.';
   p.dataset.state = 'done';
 }
 

@@ -2,6 +2,7 @@
 
 export const state = {
   client: null,
+  simd: null,         // which wasm build the worker runs: "relaxed-simd" or "simd128" (worker.js)
   info: null,
   reference: null,    // the static reference the card names: null, {file, name} (loaded) or {file, error}
   modelGen: 0,        // bumps on every model load: all traces become stale

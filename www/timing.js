@@ -36,6 +36,6 @@ async function measure(img, key, token) {
     return;
   }
   if (token !== state.timingToken) return;
-  img.timing = { key, dyn: median(dyn), stat: median(stat), runs: TIMING_RUNS, samples: { dyn, stat } };
+  img.timing = { key, dyn: median(dyn), stat: median(stat), runs: TIMING_RUNS, samples: { dyn, stat }, simd: state.simd };
   if (img.id === state.currentId) renderTiming(img.timing);
 }

@@ -1,6 +1,8 @@
 // Module Web Worker that owns the wasm instance and the loaded model, so inference never
 // blocks the page. Protocol (every request carries an `id`; every reply echoes it):
-//   {id, type: "init"}                                  → {id, ok, result: {}}
+//   {id, type: "init"}                                  → {id, ok, result: {simd}}: "relaxed-simd" or "simd128", the
+//                                                          build it runs (wasm-features.js; ?wasm=simd128 on the
+//                                                          worker's URL forces the SIMD128 one)
 //   {id, type: "load", url [, size] | bytes}            → {id, ok, result: {info, reference}}: reference is
 //                                                          null, {file, name} once the static reference the
 //                                                          card names is loaded beside it, or {file, error}
@@ -21,6 +23,10 @@
 // worker's, runs beside them, so the chart's cards never hold up an image.
 // While fetching, the worker also posts {id, type: "progress", what, loaded, total}.
 import init, { Model, cardHeadLen, checkImageSize, inspectImage, readCard } from './pkg/lcnet.js';
+import { wasmFile } from './wasm-features.js';
+
+// One JS glue, two builds of the module: the fused multiply-add one where this browser validates it.
+const build = wasmFile(WebAssembly, new URL(self.location.href).searchParams.get('wasm') ?? 'auto');
 
 let wasmReady = null;
 let wasmMemory = null;   // the module's linear memory: it only grows, so its size is the high-water mark
@@ -105,7 +111,7 @@ function joinChunks(chunks, length) {
 
 function ensureWasm(id) {
   if (!wasmReady) {
-    const url = new URL('./pkg/lcnet_bg.wasm', import.meta.url);
+    const url = new URL(`./pkg/${build.file}`, import.meta.url);
     wasmReady = fetchBytes(url, id, 'WebAssembly module')
       .then((bytes) => init({ module_or_path: bytes }))
       .then((exports) => { wasmMemory = exports.memory; })
@@ -117,7 +123,7 @@ function ensureWasm(id) {
 const handlers = {
   async init(msg) {
     await ensureWasm(msg.id);
-    return {};
+    return { simd: build.simd };
   },
   async load(msg) {
     // The model file downloads while the module compiles, and its static reference while the model is parsed.

@@ -4,6 +4,7 @@
 // `session.run` on the same images with performance.now(). Served by bench.mjs at /bench/worker.js;
 // the wasm glue from /pkg/ (www/pkg), ONNX Runtime Web from /ort/ (node_modules/onnxruntime-web/dist).
 // Request: {type: 'run', cfg}; reply: {ok: true, result} or {ok: false, error}.
+import { wasmFile } from '/wasm-features.js';
 
 function median(v) {
   const s = [...v].sort((a, b) => a - b);
@@ -65,7 +66,9 @@ async function run(cfg) {
   const mark = (name) => { const t = performance.now(); marks[name] = t - last; last = t; };
   const glue = await import('/pkg/lcnet.js');
   mark('glue_import');
-  const wasmBytes = await bytesOf(cfg.wasmUrl ?? '/pkg/lcnet_bg.wasm');
+  // The build the page would run (or the one the bench was given): same glue for both.
+  const build = wasmFile(WebAssembly, cfg.wasmWant ?? 'auto');
+  const wasmBytes = await bytesOf(cfg.wasmUrl ?? `/pkg/${build.file}`);
   mark('wasm_fetch');
   await glue.default({ module_or_path: wasmBytes });
   mark('wasm_compile_init');
@@ -198,6 +201,7 @@ async function run(cfg) {
     onnx_same_class: agree.filter(Boolean).length,
     worker_first_result_ms: firstResultMs,
     worker_startup_ms: marks,
+    simd: cfg.wasmUrl ? null : build.simd,
     onnx_session_first_result_ms: onnxFirstMs,
     ort_version: ort.env.versions?.web ?? ort.env.versions?.common ?? null,
     stock_available: !!stock,

@@ -11,12 +11,14 @@
 // Usually run through scripts/bench-browser.sh (it builds what is missing, exports the ONNX file and picks
 // the images). Direct use:
 //   node tests/e2e/bench.mjs --onnx FILE [--model FILE] [--images N] [--images-dir DIR] [--runs R]
-//        [--warmup W] [--tau-l X] [--tau-c Y] [--page-runs P] [--pick-after MS] [--wasm FILE] [--random-gates] [--json]
+//        [--warmup W] [--tau-l X] [--tau-c Y] [--page-runs P] [--pick-after MS] [--wasm FILE] [--simd128] [--random-gates] [--json]
 // --random-gates: time lcnet on a copy of the model whose gates are seeded random ones (lib.mjs
 // withRandomGates; same backbone, so the same ONNX graph), so that a real share of blocks and channels is
 // skipped at thresholds near 0.5 while the shipped gates are untrained.
 // --wasm FILE: time this build of lcnet_bg.wasm in the bench worker instead of www/pkg's (same JS glue;
-// e.g. to compare wasm-opt levels; the page's time to first result always uses www/pkg).
+// e.g. to compare wasm-opt levels; the page's time to first result always uses www/pkg). Without it the worker
+// runs the build the page would (www/wasm-features.js: the relaxed-SIMD one where Chromium validates it);
+// --simd128: the SIMD128 build even there (to compare the two).
 // --images-dir: a folder written by `lcnet gallery` (index.json + 32×32 PNGs); without it, N generated
 // 32×32 test pictures (gradients, discs and noise; lib.mjs makeImage).
 import { createReadStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
@@ -42,7 +44,7 @@ const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-sr
 // ---- arguments ---------------------------------------------------------------------------------
 function parseArgs(argv) {
   const a = { images: 50, runs: 5, warmup: 30, pageRuns: 3, pickAfter: 0, tauL: null, tauC: null, json: false,
-    model: null, onnx: null, imagesDir: null, wasm: null, randomGates: false };
+    model: null, onnx: null, imagesDir: null, wasm: null, simd128: false, randomGates: false };
   const num = (name, v, min) => {
     const n = Number(v);
     if (!Number.isFinite(n) || n < min) throw new Error(`${name} needs a number ≥ ${min}, got ${JSON.stringify(v)}`);
@@ -63,6 +65,7 @@ function parseArgs(argv) {
       case '--onnx': a.onnx = resolve(v()); break;
       case '--images-dir': a.imagesDir = resolve(v()); break;
       case '--wasm': a.wasm = resolve(v()); break;
+      case '--simd128': a.simd128 = true; break;
       case '--json': a.json = true; break;
       case '--random-gates': a.randomGates = true; break;
       case '-h': case '--help':
@@ -87,8 +90,9 @@ const model = args.randomGates
   : shippedModel;
 need(args.onnx, 'export it: (cd train && .venv/bin/python -m lcnet_train.onnx_export --model MODEL --out FILE)');
 need(join(root, 'www', 'pkg', 'lcnet_bg.wasm'), 'run scripts/build-web.sh first');
-const wasmFile = args.wasm ?? join(root, 'www', 'pkg', 'lcnet_bg.wasm');
-need(wasmFile, 'no such wasm file');
+const wasmBuilds = { simd128: join(root, 'www', 'pkg', 'lcnet_bg.wasm'), 'relaxed-simd': join(root, 'www', 'pkg', 'lcnet_relaxed_bg.wasm') };
+if (args.wasm) need(args.wasm, 'no such wasm file');
+else need(wasmBuilds['relaxed-simd'], 'run scripts/build-web.sh first (it builds both modules)');
 const ORT_DIST = join(here, 'node_modules', 'onnxruntime-web', 'dist');
 need(join(ORT_DIST, 'ort.wasm.min.mjs'), 'run `npm ci` in tests/e2e');
 need(CHROMIUM, 'install Debian chromium (scripts/setup.sh), or set CHROMIUM');
@@ -161,7 +165,7 @@ const server = createServer((req, res) => {
   } else if (p === '/bench/worker.js') {
     serveFile(res, join(here, 'bench-worker.js'));
   } else if (p === '/bench/lcnet_bg.wasm') {
-    serveFile(res, wasmFile);
+    serveFile(res, args.wasm);
   } else if (p === '/bench/model.safetensors') {
     serveFile(res, model);
   } else if (p === '/bench/model.onnx') {
@@ -235,7 +239,7 @@ try {
   page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
   await page.goto(`${base}/bench/`);
   const cfg = { images: images.map((_, i) => `/bench/img/${i}.png`), modelUrl: '/bench/model.safetensors',
-    wasmUrl: '/bench/lcnet_bg.wasm',
+    wasmUrl: args.wasm ? '/bench/lcnet_bg.wasm' : null, wasmWant: args.simd128 ? 'simd128' : 'auto',
     onnxUrl: '/bench/model.onnx', warmup: args.warmup, runs: args.runs, tauL: args.tauL, tauC: args.tauC };
   log(`bench: ${images.length} images × ${args.runs} runs (after ${args.warmup} warm-up rounds) in ${chromiumVersion}…`);
   const t0 = Date.now();
@@ -252,6 +256,7 @@ try {
   const sp = Object.fromEntries(Object.entries(b.per_image_ms).map(([k, v]) => [k, spread(v)]));
   const macsS = mean(b.macs_static);
   const macsD = mean(b.macs_dynamic);
+  const wasmFile = args.wasm ?? wasmBuilds[b.simd];
   const wasm = readFileSync(wasmFile);
   const page_ = pageRuns.length ? {
     ready: spread(pageRuns.map((p) => p.ready)), first: spread(pageRuns.map((p) => p.first)),
@@ -304,6 +309,7 @@ try {
     static_max_abs_logit: b.static_max_abs_logit,
     onnx_same_class: b.onnx_same_class,
     wasm_file: wasmFile,
+    wasm_simd: args.wasm ? null : b.simd,
     wasm_bytes: wasm.length,
     wasm_gzip_bytes: gzipSync(wasm, { level: 9 }).length,
     chromium: chromiumVersion,
@@ -356,7 +362,7 @@ try {
     console.log(`worker alone, wasm + model + first classification: ${f(report.worker_first_result_ms, 0)} ms (`
       + `${Object.entries(b.worker_startup_ms).map(([k, v]) => `${k} ${f(v, 0)}`).join(', ')}); `
       + `ONNX session create + first run: ${f(report.onnx_session_first_result_ms, 0)} ms`);
-    console.log(`wasm ${report.wasm_bytes} bytes (${report.wasm_gzip_bytes} gzipped); bench ${wallS.toFixed(1)} s`);
+    console.log(`wasm ${report.wasm_simd ?? report.wasm_file} build, ${report.wasm_bytes} bytes (${report.wasm_gzip_bytes} gzipped); bench ${wallS.toFixed(1)} s`);
   }
   // float32 rounding is relative: jointly trained weights run statically give logits in the thousands
   const onnxTol = 1e-4 * Math.max(10, b.static_max_abs_logit);

@@ -187,8 +187,8 @@ const env = browserPerFile();
 /** Every test's page: desktop size, downloads kept (the export). */
 const PAGE = { viewport: { width: 1366, height: 900 }, acceptDownloads: true };
 
-async function open(page) {
-  await gotoPage(page, `${env.base}/`);
+async function open(page, query = '') {
+  await gotoPage(page, `${env.base}/${query}`);
   await ready(page);
 }
 
@@ -303,10 +303,25 @@ pageTest(env, 'load: card, gates note, static side, chart, picker and defaults; 
     (await page.locator('input[name="mode"]:checked').getAttribute('value')) === (g ? 'lc' : 'static') &&
     Number(await page.inputValue('#tau-l')) === card.thresholds.tau_l && Number(await page.inputValue('#tau-c')) === card.thresholds.tau_c);
   // The worker's fetches show up among the context's requests (so the origin check sees them too).
-  check('requests recorded include the worker\'s wasm and model fetches',
-    requests.some((u) => u.endsWith('/pkg/lcnet_bg.wasm')) && requests.some((u) => u.includes('/models/') && u.endsWith('.safetensors')),
+  // Chromium validates relaxed SIMD, so the worker runs the fused multiply-add build (www/wasm-features.js).
+  check('requests recorded include the worker\'s wasm (the relaxed-SIMD build) and model fetches',
+    requests.some((u) => u.endsWith('/pkg/lcnet_relaxed_bg.wasm')) && !requests.some((u) => u.endsWith('/pkg/lcnet_bg.wasm')) &&
+      requests.some((u) => u.includes('/models/') && u.endsWith('.safetensors')),
     `${requests.length} requests`);
   await shot(page, '01-loaded.png');
+});
+
+// 1b. the SIMD128 build, which browsers without relaxed SIMD run: forced with ?wasm=simd128, the same results
+pageTest(env, 'the SIMD128 build (?wasm=simd128, as without relaxed SIMD) loads and equals the CLI', PAGE, async (p) => {
+  const { page, check, requests } = p;
+  await open(page, '?wasm=simd128');
+  check('the worker fetched the SIMD128 build only',
+    requests.some((u) => u.endsWith('/pkg/lcnet_bg.wasm')) && !requests.some((u) => u.endsWith('/pkg/lcnet_relaxed_bg.wasm')),
+    requests.filter((u) => u.includes('/pkg/')).join(', '));
+  await upload(page, img1);
+  await compareWithCli(p, img1, 'simd128 build');
+  await page.locator('#timing[data-state="done"]').waitFor({ timeout: TIMEOUT });
+  check('the timing note does not claim fused multiply-adds', !/relaxed SIMD/.test(await text(page, '#timing')), await text(page, '#timing'));
 });
 
 // 2. upload → a label, the map, MACs equal to the CLI's, static side, measured times
@@ -325,7 +340,8 @@ pageTest(env, 'upload: label, map, MACs and static side equal the CLI\'s; times 
   await page.locator('#timing[data-state="done"]').waitFor({ timeout: TIMEOUT });
   const msDyn = Number(await page.locator('#ms-dyn').getAttribute('data-value'));
   const msStatic = Number(await page.locator('#ms-static').getAttribute('data-value'));
-  check('measured ms shown for both (median of warm runs)', msDyn > 0 && msStatic > 0 && /median of \d+ warm runs/.test(await text(page, '#timing')),
+  check('measured ms shown for both (median of warm runs), by the relaxed-SIMD build',
+    msDyn > 0 && msStatic > 0 && /median of \d+ warm runs/.test(await text(page, '#timing')) && /relaxed SIMD/.test(await text(page, '#timing')),
     `dynamic ${await text(page, '#ms-dyn')}, static ${await text(page, '#ms-static')} (${await text(page, '#ms-pct')} ${await text(page, '#ms-x')})`);
   await page.locator('#blocks .blk').nth(1).focus();
   check('focusing a block shows its numbers', /Channels kept/.test(await text(page, '#block-detail')), await text(page, '#block-detail'));

@@ -32,7 +32,11 @@ files=(wasm_parity.test.mjs page.test.mjs same_as_cli.test.mjs routes.test.mjs w
 tap=$(mktemp "${TMPDIR:-/tmp}/lcnet-e2e.XXXXXX.tap")
 trap 'rm -f "$tap"' EXIT
 echo "== e2e: node --test ${files[*]}"
-node --test --test-concurrency=1 \
+# Node 20 runs relaxed SIMD behind a flag (on by default in newer V8, which may not know the flag): with it
+# wasm_parity also compares the relaxed-SIMD build of the module with the CLI.
+node_flags=()
+node --experimental-wasm-relaxed-simd -e 0 2>/dev/null && node_flags+=(--experimental-wasm-relaxed-simd)
+node "${node_flags[@]}" --test --test-concurrency=1 \
   --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination="$tap" \
   "${files[@]}"

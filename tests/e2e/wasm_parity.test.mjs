@@ -5,6 +5,9 @@
 // Model: $LCNET_MODEL or weights/ (see lib.mjs); a copy of it with seeded random gates is also
 // tested, so that skipping is exercised whatever the shipped gates' training state. One test per
 // model and setting (each compares every image), and one that the random gates do skip.
+// Both builds of the module are compared (www/wasm-features.js): the SIMD128 one always, the relaxed-SIMD one
+// where this Node validates relaxed SIMD (Node 20 behind --experimental-wasm-relaxed-simd, which tests/e2e/run.sh
+// passes when Node takes it), else skipped with the reason.
 // Run: node --test tests/e2e/wasm_parity.test.mjs   (needs www/pkg from scripts/build-web.sh and target/release/lcnet)
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,12 +15,23 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { checks, cliClassify, makeImage, need, pickModel, root, withRandomGates, writePng } from './lib.mjs';
+import { F32X4_RELAXED_MADD, supports } from '../../www/wasm-features.js';
 
 const TOL = 1e-5;
 const pkg = join(root, 'www', 'pkg');
 need(join(pkg, 'lcnet.js'), 'run scripts/build-web.sh first');
-const { default: init, Model } = await import(pathToFileURL(join(pkg, 'lcnet.js')).href);
-await init({ module_or_path: readFileSync(join(pkg, 'lcnet_bg.wasm')) });
+/** One build of the module: the glue imported afresh (its own instance; the query makes it a new module). */
+async function loadBuild(name, file) {
+  need(join(pkg, file), 'run scripts/build-web.sh first (it builds both modules)');
+  const glue = await import(`${pathToFileURL(join(pkg, 'lcnet.js')).href}?${name}`);
+  await glue.default({ module_or_path: readFileSync(join(pkg, file)) });
+  return { name, Model: glue.Model };
+}
+const relaxed = supports(WebAssembly, F32X4_RELAXED_MADD, 3);
+const builds = [await loadBuild('simd128', 'lcnet_bg.wasm')];
+if (relaxed) builds.push(await loadBuild('relaxed-simd', 'lcnet_relaxed_bg.wasm'));
+else test.skip('relaxed-simd build: this Node does not validate relaxed SIMD (run with --experimental-wasm-relaxed-simd)', () => {});
+const { Model } = builds[0];
 
 const tmp = mkdtempSync(join(tmpdir(), 'lcnet-parity-'));
 // The figures over every test that ran, for the one summary line the README quotes.
@@ -66,9 +80,9 @@ function cliArgs(opts) {
   return args;
 }
 
-/** Runs `fn(model)` on a fresh wasm Model of the file at `path`, freed afterwards. */
-function withModel(path, fn) {
-  const model = new Model(new Uint8Array(readFileSync(path)));
+/** Runs `fn(model)` on a fresh wasm Model (of `build`, default the SIMD128 one) of the file at `path`, freed afterwards. */
+function withModel(path, fn, build = builds[0]) {
+  const model = new build.Model(new Uint8Array(readFileSync(path)));
   try {
     return fn(model);
   } finally {
@@ -76,7 +90,8 @@ function withModel(path, fn) {
   }
 }
 
-for (const [tag, path] of [[shipped.replace(root + '/', ''), shipped], ['random gates', gated]]) {
+for (const build of builds) for (const [model_, path] of [[shipped.replace(root + '/', ''), shipped], ['random gates', gated]]) {
+  const tag = `${model_} (${build.name})`;
   describe(`wasm = native: ${tag}`, () => {
     for (const opts of cases) {
       test(`${tag} ${JSON.stringify(opts)}: logits, MACs and gate decisions equal the CLI's for ${images.length} images`, (t) => {
@@ -108,7 +123,7 @@ for (const [tag, path] of [[shipped.replace(root + '/', ''), shipped], ['random 
             }
             if (b.kept.join() !== nb.kept.join()) failures.push(`${where}: block ${b.stage}.${b.index} kept channels differ`);
           });
-        }));
+        }), build);
         total.maxDelta = Math.max(total.maxDelta, maxDelta);
         total.maxRel = Math.max(total.maxRel, maxRel);
         t.diagnostic(`max |Δlogit| wasm vs native = ${maxDelta.toExponential(3)} (relative to the largest logit ${maxRel.toExponential(3)}; tolerance ${TOL} relative)`);
