@@ -69,12 +69,8 @@ build_module() {
   local name=$1 dir=$2 flags=$3 out=$4
   echo "build-web: [$name] cargo build -p lcnet --lib --profile wasm-release --target $target ${features:+--features $features} ${flags:+($flags)}"
   # No flags: .cargo/config.toml's (+simd128), as scripts/serve.sh's first build has them.
-  if [ -n "$flags" ]; then
-    CARGO_TARGET_DIR="$dir" CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$flags" \
-      cargo build -p lcnet --lib --profile wasm-release --target "$target" ${features:+--features "$features"}
-  else
-    CARGO_TARGET_DIR="$dir" cargo build -p lcnet --lib --profile wasm-release --target "$target" ${features:+--features "$features"}
-  fi
+  env CARGO_TARGET_DIR="$dir" ${flags:+"CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS=$flags"} \
+    cargo build -p lcnet --lib --profile wasm-release --target "$target" ${features:+--features "$features"}
   local wasm="$dir/$target/wasm-release/lcnet.wasm"
   [ -f "$wasm" ] || die "$wasm was not produced"
   rm -rf "$out"
