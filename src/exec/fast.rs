@@ -6,11 +6,16 @@
 //! channels to compute and which input planes exist — so a kept subset of `k` channels costs
 //! exactly `k/C` of the full convolution: there is no per-call repacking, no im2col and no
 //! weight slicing. The multiply-adds run in [`super::kernel`] (register-tiled, SIMD128 in the
-//! browser, AVX2 + FMA natively); this module lays out the input for it (padding, polyphase
-//! split for stride 2). The candle path in [`super::sliced`] stays as the reference it is
-//! tested against.
+//! browser, AVX2 + FMA natively).
+//!
+//! What does not shrink with the kept channels is kept out of the pass: activations live in
+//! zero-bordered planes, so a stride-1 convolution reads its input in place (stride 2 reads a
+//! polyphase split, made here); the ReLUs, the C-Net and L-Net scalings and the residual add
+//! happen as the kernel stores each tile, and so does the sum of each output plane that the next
+//! block's gates pool. A skipped identity block costs its gates only. The candle path in
+//! [`super::sliced`] stays as the reference it is tested against.
 
-use super::kernel::{self, Geometry};
+use super::kernel::{self, Dest, Epilogue, Geometry, OutLayout, SUM_LANES};
 use super::{decide, Decision, ExecutedMacs, ImageOutput, Options};
 use serde::Serialize;
 use web_time::Instant;
@@ -98,8 +103,8 @@ impl FoldedNet {
 
 /// Copies `planes` (`n` planes of `hw × hw`) into the first `n` planes of `out`, each inside
 /// a zero border of one pixel. `out` holds planes of this one size only: only their insides are
-/// ever written, so the borders stay zero from the first use and are not cleared again (a pass
-/// pads the whole input of every block it runs, however few channels the block keeps).
+/// ever written, so the borders stay zero from the first use and are not cleared again. Only the
+/// network's input needs this: activations are kept padded (see [`Planes`]).
 fn pad(planes: &[f32], n: usize, hw: usize, out: &mut Vec<f32>) {
     let p = hw + 2;
     if out.len() < n * p * p {
@@ -113,23 +118,25 @@ fn pad(planes: &[f32], n: usize, hw: usize, out: &mut Vec<f32>) {
     }
 }
 
-/// Writes the first `n` planes of `planes` (`hw × hw`, `hw` even) as the 4 polyphase components
-/// of their zero-padded form (`p = hw + 2`; even/odd rows × even/odd columns, each `p/2 × p/2`,
-/// component `2·(Y mod 2) + X mod 2` holding padded pixel `(Y, X)` at `(Y/2, X/2)`), so that a
-/// stride-2 convolution reads each component with unit stride. One pass from the unpadded
-/// planes, a row at a time: input row `y` is padded row `y + 1`, its even pixels go to the
-/// odd-column component and its odd pixels to the even-column one, shifted by one. As in [`pad`],
-/// `out` holds planes of one size only and the border positions are never written, so they stay
-/// zero from the first use.
-fn pad_polyphase(planes: &[f32], n: usize, hw: usize, out: &mut Vec<f32>) {
+/// Writes the first `n` planes of `planes` (`hw × hw` pixels, `hw` even, laid out as `from`
+/// says) as the 4 polyphase components of their zero-padded form (`p = hw + 2`; even/odd rows
+/// × even/odd columns, each `p/2 × p/2`, component `2·(Y mod 2) + X mod 2` holding padded pixel
+/// `(Y, X)` at `(Y/2, X/2)`), so that a stride-2 convolution reads each component with unit
+/// stride. One pass, a row at a time: input row `y` is padded row `y + 1`, its even pixels go to
+/// the odd-column component and its odd pixels to the even-column one, shifted by one. As in
+/// [`pad`], `out` holds planes of one size only and the border positions are never written, so
+/// they stay zero from the first use.
+fn pad_polyphase(planes: &[f32], from: OutLayout, n: usize, hw: usize, out: &mut Vec<f32>) {
     let q = (hw + 2) / 2;
     let qq = q * q;
     let half = hw / 2;
     if out.len() < n * 4 * qq {
         out.resize(n * 4 * qq, 0.0);
     }
-    for (c, plane) in planes.chunks_exact(hw * hw).take(n).enumerate() {
-        for (y, src) in plane.chunks_exact(hw).enumerate() {
+    for c in 0..n {
+        for y in 0..hw {
+            let at = c * from.plane + from.origin + y * from.pitch;
+            let src = &planes[at..at + hw];
             let yy = y + 1;
             // component (yy mod 2, 0) at row yy/2; component (yy mod 2, 1) is qq further on
             let even_col = c * 4 * qq + (yy % 2) * 2 * qq + (yy / 2) * q;
@@ -144,10 +151,10 @@ fn pad_polyphase(planes: &[f32], n: usize, hw: usize, out: &mut Vec<f32>) {
     }
 }
 
-/// Direct 3×3 convolution, padding 1, stride 1 or 2. `input` holds `in_idx.len()` planes of
-/// `hw × hw`, plane `j` being input channel `in_idx[j]`; the output holds one `ohw × ohw`
-/// plane per entry of `out_idx` (bias included). Cost: `out_idx.len() · in_idx.len() · 9 ·
-/// ohw²` MACs; the channels not listed cost nothing.
+/// Direct 3×3 convolution, padding 1, stride 1 or 2, on dense planes. `input` holds
+/// `in_idx.len()` planes of `hw × hw`, plane `j` being input channel `in_idx[j]`; the output
+/// holds one `ohw × ohw` plane per entry of `out_idx` (bias included). Cost: `out_idx.len() ·
+/// in_idx.len() · 9 · ohw²` MACs; the channels not listed cost nothing.
 pub fn conv3x3(
     conv: &FoldedConv,
     input: &[f32],
@@ -157,25 +164,61 @@ pub fn conv3x3(
     buf: &mut Buffers,
     out: &mut Vec<f32>,
 ) -> u64 {
+    let ohw = hw / conv.stride;
+    // No clearing: the kernel writes every output value, so only growth needs filling.
+    out.resize(out_idx.len() * ohw * ohw, 0.0);
+    // The padded copy is taken out of `buf` for the call, which needs `buf` for stride 2 only.
+    let mut padded = Vec::new();
+    let (input, from) = if conv.stride == 1 {
+        padded = std::mem::take(planes_for(&mut buf.padded, hw));
+        pad(input, in_idx.len(), hw, &mut padded);
+        (&padded[..], OutLayout::padded(hw))
+    } else {
+        (input, OutLayout::dense(hw))
+    };
+    let to = Dest {
+        data: out,
+        layout: OutLayout::dense(ohw),
+        epilogue: Epilogue::Bias,
+        sums: None,
+    };
+    let macs = conv_from(conv, input, from, hw, in_idx, out_idx, buf, to);
+    if conv.stride == 1 {
+        *planes_for(&mut buf.padded, hw) = padded;
+    }
+    macs
+}
+
+/// [`conv3x3`] for input planes laid out as `from` (a stride-1 convolution reads them in
+/// place, so they must be padded), into `to`. Returns the MACs computed.
+#[allow(clippy::too_many_arguments)]
+fn conv_from(
+    conv: &FoldedConv,
+    input: &[f32],
+    from: OutLayout,
+    hw: usize,
+    in_idx: &[usize],
+    out_idx: &[usize],
+    buf: &mut Buffers,
+    to: Dest,
+) -> u64 {
     let s = conv.stride;
     let ohw = hw / s;
-    let n = ohw * ohw;
     let p = hw + 2;
     let (planes, geo): (&[f32], _) = if s == 1 {
-        let padded = planes_for(&mut buf.padded, hw);
-        pad(input, in_idx.len(), hw, padded);
+        debug_assert_eq!(from, OutLayout::padded(hw), "stride 1 reads padded planes");
         let geo = Geometry {
             ohw,
             pitch: p,
             chan_len: p * p,
             taps: std::array::from_fn(|k| (k / 3) * p + k % 3),
         };
-        (padded, geo)
+        (input, geo)
     } else {
         // Stride 2 reads each polyphase component with unit stride: tap (ky, kx) of output
         // pixel (y, x) is component (ky mod 2, kx mod 2) at (y + ky/2, x + kx/2).
         let phases = planes_for(&mut buf.phases, hw);
-        pad_polyphase(input, in_idx.len(), hw, phases);
+        pad_polyphase(input, from, in_idx.len(), hw, phases);
         let q = p / 2;
         let geo = Geometry {
             ohw,
@@ -188,8 +231,6 @@ pub fn conv3x3(
         };
         (phases, geo)
     };
-    // No clearing: the kernel writes every output value, so only growth needs filling.
-    out.resize(out_idx.len() * n, 0.0);
     kernel::conv(
         &conv.weight,
         &conv.bias,
@@ -198,9 +239,9 @@ pub fn conv3x3(
         geo,
         in_idx,
         out_idx,
-        out,
+        to,
     );
-    (out_idx.len() * in_idx.len() * 9 * n) as u64
+    (out_idx.len() * in_idx.len() * 9 * ohw * ohw) as u64
 }
 
 /// Scratch memory for the convolutions, reused across calls.
@@ -225,20 +266,69 @@ fn planes_for(buffers: &mut Vec<(usize, Vec<f32>)>, hw: usize) -> &mut Vec<f32> 
     &mut buffers[i].1
 }
 
+/// Activation planes of side `hw`, each inside a zero border of one pixel
+/// ([`OutLayout::padded`]), so that a stride-1 convolution reads them in place: a block's input
+/// is not copied before its conv1, nor conv1's output before conv2. A buffer holds planes of its
+/// one side for good and only their insides are ever written, so the borders stay zero without
+/// being cleared.
+struct Planes {
+    hw: usize,
+    data: Vec<f32>,
+}
+
+impl Planes {
+    fn layout(&self) -> OutLayout {
+        OutLayout::padded(self.hw)
+    }
+
+    /// The inside of row `y` of plane `c`.
+    fn row(&self, c: usize, y: usize) -> std::ops::Range<usize> {
+        let l = self.layout();
+        let at = c * l.plane + l.origin + y * l.pitch;
+        at..at + self.hw
+    }
+}
+
 /// Buffers for a whole forward pass, kept per thread and reused from one image to the next, so
 /// that after the first image a pass allocates nothing but its small outputs (decisions, logits).
 #[derive(Default)]
 struct Scratch {
     conv: Buffers,
-    /// The block input and output activations (swapped after each block).
-    x: Vec<f32>,
-    y: Vec<f32>,
-    h: Vec<f32>,
-    r: Vec<f32>,
+    /// Activation buffers not in use (block inputs and outputs, conv1 outputs), of every side
+    /// met so far.
+    spare: Vec<Planes>,
     /// Pooled block input, read by the gates.
     pooled: Vec<f32>,
+    /// The C-Net values of the kept channels, in `kept` order.
+    scales: Vec<f32>,
+    /// Per channel, [`SUM_LANES`] partial sums of the last convolution's output (see
+    /// [`Dest::sums`]).
+    sums: Vec<f32>,
     /// `0, 1, 2, …`: the "every channel" index list.
     all: Vec<usize>,
+}
+
+impl Scratch {
+    /// A buffer for at least `n` planes of side `hw`: a spare one of that side if there is one
+    /// (its borders are still zero), else a new one.
+    fn take(&mut self, hw: usize, n: usize) -> Planes {
+        let mut planes = match self.spare.iter().position(|p| p.hw == hw) {
+            Some(i) => self.spare.swap_remove(i),
+            None => Planes {
+                hw,
+                data: Vec::new(),
+            },
+        };
+        let len = n * (hw + 2) * (hw + 2);
+        if planes.data.len() < len {
+            planes.data.resize(len, 0.0);
+        }
+        planes
+    }
+
+    fn give(&mut self, planes: Planes) {
+        self.spare.push(planes);
+    }
 }
 
 thread_local! {
@@ -295,11 +385,13 @@ pub struct BlockTime {
     pub gates: f64,
     /// The shortcut: copying (or subsampling) the input into the output.
     pub shortcut: f64,
-    /// conv1 for the kept channels.
+    /// conv1 for the kept channels, with its ReLU and C-Net scaling.
     pub conv1: f64,
-    /// conv2 over the kept channels.
+    /// conv2 over the kept channels, with the L-Net scaling, the residual add, the ReLU and the
+    /// sums the next pooling reads.
     pub conv2: f64,
-    /// ReLU and C-Net scaling after conv1; L-Net scaling, residual add and ReLU after conv2.
+    /// A block run with no channel kept: its BN shift, scaled, added to the shortcut (the
+    /// epilogues of a block that convolves are part of its convolutions).
     pub epilogue: f64,
 }
 
@@ -356,11 +448,49 @@ fn relu(v: f32) -> f32 {
     }
 }
 
-/// Global average pool of `c` planes of `n` values into `out`.
-fn pool_into(x: &[f32], n: usize, out: &mut Vec<f32>) {
+/// Global average pool of the first `c` planes of `x` into `out`. The borders are zero, so each
+/// padded plane is summed whole.
+fn pool_into(x: &Planes, c: usize, out: &mut Vec<f32>) {
+    let n = (x.hw * x.hw) as f32;
     out.clear();
     // A single running sum here took 8 % of a dynamic R56 pass: see `sum`.
-    out.extend(x.chunks_exact(n).map(|c| sum(c) / n as f32));
+    out.extend(
+        x.data
+            .chunks_exact(x.layout().plane)
+            .take(c)
+            .map(|p| sum(p) / n),
+    );
+}
+
+/// The pool of `c` planes of `n` pixels from their partial sums ([`Scratch::sums`]).
+fn pool_sums(sums: &[f32], c: usize, n: usize, out: &mut Vec<f32>) {
+    out.clear();
+    out.extend(
+        sums.chunks_exact(SUM_LANES)
+            .take(c)
+            .map(|s| s.iter().sum::<f32>() / n as f32),
+    );
+}
+
+/// What `Scratch::pooled` holds with respect to the current block input `x`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pool {
+    /// Nothing about `x`.
+    Stale,
+    /// Not yet, but `Scratch::sums` holds the partial sums of `x` (summed as it was written).
+    Sums,
+    /// The pool of `x`.
+    Done,
+}
+
+/// Fills `sc.pooled` with the pool of `x` (`c` planes) unless it holds it already.
+fn ensure_pool(state: &mut Pool, x: &Planes, c: usize, sc: &mut Scratch) {
+    match *state {
+        Pool::Done => return,
+        Pool::Sums => pool_sums(&sc.sums, c, x.hw * x.hw, &mut sc.pooled),
+        Pool::Stale => pool_into(x, c, &mut sc.pooled),
+    }
+    *state = Pool::Done;
 }
 
 fn forward_with(
@@ -387,68 +517,81 @@ fn forward_with(
     }
     // Taken out of the scratch so that the helpers can borrow the rest of it mutably.
     let all = std::mem::take(&mut sc.all);
-    let mut x = std::mem::take(&mut sc.x);
-    let mut y = std::mem::take(&mut sc.y);
     let stem = &folded.stem;
-    macs.compute += conv3x3(
+    let mut x = sc.take(size, stem.out_ch);
+    let mut padded = std::mem::take(planes_for(&mut sc.conv.padded, size));
+    pad(input, 3, size, &mut padded);
+    let to = Dest {
+        data: &mut x.data,
+        layout: OutLayout::padded(size),
+        epilogue: Epilogue::ReluScale(None),
+        sums: Some(zeroed(&mut sc.sums, stem.out_ch * SUM_LANES)),
+    };
+    let from = OutLayout::padded(size);
+    macs.compute += conv_from(
         stem,
-        input,
+        &padded,
+        from,
         size,
         &all[..3],
         &all[..stem.out_ch],
         &mut sc.conv,
-        &mut x,
+        to,
     );
-    x.iter_mut().for_each(|v| *v = relu(*v));
+    *planes_for(&mut sc.conv.padded, size) = padded;
     split.stem = clock.lap();
     let mut hw = size;
+    let mut channels = stem.out_ch;
     let mut decisions = Vec::with_capacity(net.blocks.len());
-    // Whether `sc.pooled` is the pool of `x`: a skipped identity block leaves `x`, and so its
-    // pool, as they were, and the next block's gates read the same pool.
-    let mut pooled_x = false;
+    // A skipped identity block leaves `x`, and so its pool, as they were: the next block's gates
+    // read the same pool.
+    let mut pool = Pool::Sums;
     for (block, fb) in net.blocks.iter().zip(&folded.blocks) {
         clock.block = BlockTime::default();
-        if super::needs_pool(block, opts) && !pooled_x {
-            pool_into(&x, hw * hw, &mut sc.pooled);
-            pooled_x = true;
+        if super::needs_pool(block, opts) {
+            ensure_pool(&mut pool, &x, block.in_ch, sc);
         }
         clock.block.pool = clock.lap();
         let d: Decision = decide(block, &sc.pooled, opts);
         macs.gates += d.gate_macs;
         clock.block.gates = clock.lap();
-        // Where the shortcut changes shape (stride 2, more channels) it is written into `y` first;
-        // where it is the identity, a skipped block leaves `x` as it is (it costs its pooling and
-        // gates only) and a run block adds `x` in its last step: no copy either way.
+        // Where the shortcut changes shape (stride 2, more channels) it is written into the
+        // output first; where it is the identity, a skipped block leaves `x` as it is (it costs
+        // its pooling and gates only) and a run block adds `x` in its last step: no copy either
+        // way.
         let identity = block.stride == 1 && block.in_ch == block.out_ch;
-        if !identity {
-            shortcut(block, &x, hw, &mut y);
-        } else if d.executed && y.len() != x.len() {
-            // every value is written by `residual`: no need to clear it
-            y.resize(x.len(), 0.0);
-        }
+        let out = if !identity {
+            let mut y = sc.take(block.out_hw, block.out_ch);
+            shortcut(block, &x, &mut y);
+            Some(y)
+        } else {
+            d.executed.then(|| sc.take(hw, block.out_ch))
+        };
         clock.block.shortcut = clock.lap();
-        if d.executed {
-            let base = identity.then_some(&x[..]);
-            macs.compute += residual(block, fb, &d, &x, hw, &all, sc, &mut y, base, clock);
-        }
-        if d.executed || !identity {
-            std::mem::swap(&mut x, &mut y);
-            pooled_x = false;
+        if let Some(mut y) = out {
+            pool = Pool::Stale;
+            if d.executed {
+                let (m, summed) = residual(block, fb, &d, &x, &all, sc, &mut y, identity, clock);
+                macs.compute += m;
+                if summed {
+                    pool = Pool::Sums;
+                }
+            }
+            sc.give(std::mem::replace(&mut x, y));
         }
         hw = block.out_hw;
+        channels = block.out_ch;
         decisions.push(d);
         if clock.last.is_some() {
             split.blocks.push(clock.block);
         }
     }
-    if !pooled_x {
-        pool_into(&x, hw * hw, &mut sc.pooled);
-    }
+    ensure_pool(&mut pool, &x, channels, sc);
     let logits = linear(folded, &sc.pooled);
     macs.compute += folded.linear_w.len() as u64;
     split.head = clock.lap();
-    sc.x = x;
-    sc.y = y;
+    debug_assert_eq!(x.hw, hw);
+    sc.give(x);
     sc.all = all;
     let out = ImageOutput {
         logits,
@@ -458,105 +601,121 @@ fn forward_with(
     Ok((out, split))
 }
 
-/// Writes the option-A shortcut of `x` (`in_ch` planes of `hw × hw`) into `y`: subsampled for
-/// stride 2, the added channels zero on both sides. A skipped block costs this and its gate.
-fn shortcut(block: &Block, x: &[f32], hw: usize, y: &mut Vec<f32>) {
-    let ohw = block.out_hw;
-    let n_in = hw * hw;
-    let n_out = ohw * ohw;
-    y.clear();
-    y.resize(block.out_ch * n_out, 0.0);
+/// Writes the option-A shortcut of `x` (`in_ch` planes) into `y`: subsampled for stride 2, the
+/// added channels zero on both sides. A skipped block costs this and its gate.
+fn shortcut(block: &Block, x: &Planes, y: &mut Planes) {
     let pad_lo = (block.out_ch - block.in_ch) / 2;
-    for c in 0..block.in_ch {
-        let dst = &mut y[(c + pad_lo) * n_out..(c + pad_lo + 1) * n_out];
-        let src = &x[c * n_in..(c + 1) * n_in];
-        if block.stride == 1 {
-            dst.copy_from_slice(src);
-        } else {
-            for yy in 0..ohw {
-                for xx in 0..ohw {
-                    dst[yy * ohw + xx] = src[(yy * 2) * hw + xx * 2];
+    let plane = y.layout().plane;
+    for c in 0..block.out_ch {
+        let Some(src) = c.checked_sub(pad_lo).filter(|&i| i < block.in_ch) else {
+            // the border is zero already: clearing the whole plane is the simplest
+            y.data[c * plane..(c + 1) * plane].fill(0.0);
+            continue;
+        };
+        for yy in 0..y.hw {
+            let dst = y.row(c, yy);
+            if block.stride == 1 {
+                y.data[dst].copy_from_slice(&x.data[x.row(src, yy)]);
+            } else {
+                let from = &x.data[x.row(src, yy * 2)];
+                for (d, s) in y.data[dst].iter_mut().zip(from.iter().step_by(2)) {
+                    *d = *s;
                 }
             }
         }
     }
 }
 
-/// Writes an executed block's output into `y`: the shortcut (`base`, or `y` itself when `base` is
-/// `None`) plus the residual branch, then the block's ReLU. The branch is conv1 for the kept
-/// channels only, scaled by their C-Net values, and conv2 over those channels, scaled by the L-Net
-/// value. Returns the MACs computed.
+/// Writes an executed block's output into `y`: the shortcut (`x` where the block is an identity,
+/// else `y` itself, written by [`shortcut`]) plus the residual branch, then the block's ReLU.
+/// The branch is conv1 for the kept channels only, scaled by their C-Net values, and conv2 over
+/// those channels, scaled by the L-Net value; both scalings, the ReLUs and the residual add
+/// happen as the convolutions store their tiles. Returns the MACs computed, and whether
+/// `sc.sums` holds the partial sums of `y` (it does when a convolution wrote it).
 #[allow(clippy::too_many_arguments)]
 fn residual(
     block: &Block,
     fb: &FoldedBlock,
     d: &Decision,
-    x: &[f32],
-    hw: usize,
+    x: &Planes,
     all: &[usize],
     sc: &mut Scratch,
-    y: &mut [f32],
-    base: Option<&[f32]>,
+    y: &mut Planes,
+    identity: bool,
     clock: &mut Clock,
-) -> u64 {
-    let n_out = block.out_hw * block.out_hw;
+) -> (u64, bool) {
     let l = d.s_l.unwrap_or(1.0);
+    let ohw = block.out_hw;
     if d.kept.is_empty() {
         // conv2 sees only zeros: BN2 leaves its shift.
-        for (c, plane) in y.chunks_exact_mut(n_out).enumerate() {
+        for c in 0..block.out_ch {
             let add = l * fb.conv2.bias[c];
-            match base {
-                Some(b) => {
-                    let src = &b[c * n_out..(c + 1) * n_out];
-                    for (v, s) in plane.iter_mut().zip(src) {
+            for row in 0..ohw {
+                let r = y.row(c, row);
+                if identity {
+                    let src = &x.data[x.row(c, row)];
+                    for (v, s) in y.data[r].iter_mut().zip(src) {
                         *v = relu(s + add);
                     }
+                } else {
+                    y.data[r].iter_mut().for_each(|v| *v = relu(*v + add));
                 }
-                None => plane.iter_mut().for_each(|v| *v = relu(*v + add)),
             }
         }
         clock.block.epilogue += clock.lap();
-        return 0;
+        return (0, false);
     }
-    let mut macs = conv3x3(
+    let mut h = sc.take(ohw, d.kept.len());
+    sc.scales.clear();
+    if let Some(s) = &d.s_c {
+        sc.scales.extend(d.kept.iter().map(|&k| s[k]));
+    }
+    let to = Dest {
+        data: &mut h.data,
+        layout: OutLayout::padded(ohw),
+        epilogue: Epilogue::ReluScale(d.s_c.is_some().then_some(&sc.scales[..])),
+        sums: None,
+    };
+    let mut macs = conv_from(
         &fb.conv1,
-        x,
-        hw,
+        &x.data,
+        x.layout(),
+        x.hw,
         &all[..block.in_ch],
         &d.kept,
         &mut sc.conv,
-        &mut sc.h,
+        to,
     );
     clock.block.conv1 = clock.lap();
-    for (j, plane) in sc.h.chunks_exact_mut(n_out).enumerate() {
-        let scale = d.s_c.as_ref().map_or(1.0, |s| s[d.kept[j]]);
-        plane.iter_mut().for_each(|v| *v = relu(*v) * scale);
-    }
-    clock.block.epilogue += clock.lap();
-    macs += conv3x3(
+    let to = Dest {
+        data: &mut y.data,
+        layout: OutLayout::padded(ohw),
+        epilogue: Epilogue::Residual {
+            l,
+            base: identity.then_some(&x.data[..]),
+        },
+        sums: Some(zeroed(&mut sc.sums, block.out_ch * SUM_LANES)),
+    };
+    macs += conv_from(
         &fb.conv2,
-        &sc.h,
-        block.out_hw,
+        &h.data,
+        h.layout(),
+        ohw,
         &d.kept,
         &all[..block.out_ch],
         &mut sc.conv,
-        &mut sc.r,
+        to,
     );
     clock.block.conv2 = clock.lap();
-    match base {
-        Some(b) => {
-            for ((yv, rv), bv) in y.iter_mut().zip(&sc.r).zip(b) {
-                *yv = relu(bv + l * rv);
-            }
-        }
-        None => {
-            for (yv, rv) in y.iter_mut().zip(&sc.r) {
-                *yv = relu(*yv + l * rv);
-            }
-        }
-    }
-    clock.block.epilogue += clock.lap();
-    macs
+    sc.give(h);
+    (macs, true)
+}
+
+/// `v` holding `n` zeros.
+fn zeroed(v: &mut Vec<f32>, n: usize) -> &mut [f32] {
+    v.clear();
+    v.resize(n, 0.0);
+    v
 }
 
 /// The classifier on the pooled features.
@@ -608,17 +767,126 @@ mod tests {
             let n = 5;
             let planes: Vec<f32> = (0..n * hw * hw).map(|i| 1.0 + i as f32).collect();
             let mut out = Vec::new();
-            pad_polyphase(&planes, n, hw, &mut out);
+            pad_polyphase(&planes, OutLayout::dense(hw), n, hw, &mut out);
             assert_eq!(out, reference(&planes, n, hw), "hw {hw}");
-            // reused for fewer planes with other values: the borders are still zero
+            // reused for fewer planes with other values, read from padded planes: the borders
+            // are still zero
             let other: Vec<f32> = planes.iter().map(|v| -v).collect();
-            pad_polyphase(&other, 3, hw, &mut out);
+            let mut padded = Vec::new();
+            pad(&other, n, hw, &mut padded);
+            pad_polyphase(&padded, OutLayout::padded(hw), 3, hw, &mut out);
             let q = (hw + 2) / 2;
             assert_eq!(
                 out[..3 * 4 * q * q],
                 reference(&other, 3, hw)[..],
                 "hw {hw}, reused"
             );
+        }
+    }
+
+    /// A deterministic value in [-1, 1) for index `i` and stream `seed`.
+    fn val(seed: u64, i: usize) -> f32 {
+        let mut z = seed
+            .wrapping_add(i as u64)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        z ^= z >> 29;
+        z = z.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z ^= z >> 32;
+        (z % 2000) as f32 / 1000.0 - 1.0
+    }
+
+    /// Every epilogue stores, inside the border of padded planes, what a dense convolution
+    /// followed by that epilogue gives; the border keeps what it held; the sums are those of
+    /// the stored values. Covers both strides, odd sides (scalar tails) and groups of 3 and 2
+    /// channels (5 outputs).
+    #[test]
+    fn fused_epilogues_write_inside_padded_planes_and_sum_what_they_store() {
+        let (in_ch, out_ch) = (5, 7);
+        let (in_idx, out_idx) = ([4, 0, 2], [6, 1, 3, 0, 5]);
+        let scales = [0.5, 2.0, 0.0, 1.5, 0.25];
+        let l = 0.7;
+        for (hw, stride) in [(32, 1), (16, 1), (8, 1), (7, 1), (32, 2), (16, 2), (10, 2)] {
+            let conv = FoldedConv {
+                out_ch,
+                in_ch,
+                stride,
+                weight: (0..out_ch * in_ch * 9).map(|i| val(1, i) * 0.3).collect(),
+                bias: (0..out_ch).map(|i| val(2, i)).collect(),
+            };
+            let input: Vec<f32> = (0..in_idx.len() * hw * hw).map(|i| val(3, i)).collect();
+            let mut buf = Buffers::default();
+            let mut want = Vec::new();
+            conv3x3(&conv, &input, hw, &in_idx, &out_idx, &mut buf, &mut want);
+            let mut padded_in = Vec::new();
+            pad(&input, in_idx.len(), hw, &mut padded_in);
+            let ohw = hw / stride;
+            let lay = OutLayout::padded(ohw);
+            let at = |p: usize, y: usize, x: usize| p * lay.plane + lay.origin + y * lay.pitch + x;
+            let base: Vec<f32> = (0..out_idx.len() * lay.plane).map(|i| val(4, i)).collect();
+            let relu = |v: f32| v.max(0.0);
+            for case in 0..4 {
+                let mut out = vec![7.0; out_idx.len() * lay.plane];
+                if case == 3 {
+                    // in place: the shortcut is written first
+                    for p in 0..out_idx.len() {
+                        for y in 0..ohw {
+                            for x in 0..ohw {
+                                out[at(p, y, x)] = base[at(p, y, x)];
+                            }
+                        }
+                    }
+                }
+                let epilogue = match case {
+                    0 => Epilogue::ReluScale(Some(&scales)),
+                    1 => Epilogue::ReluScale(None),
+                    2 => Epilogue::Residual {
+                        l,
+                        base: Some(&base),
+                    },
+                    _ => Epilogue::Residual { l, base: None },
+                };
+                let mut sums = vec![0.0; out_idx.len() * SUM_LANES];
+                let dest = Dest {
+                    data: &mut out,
+                    layout: lay,
+                    epilogue,
+                    sums: Some(&mut sums),
+                };
+                let from = OutLayout::padded(hw);
+                conv_from(
+                    &conv, &padded_in, from, hw, &in_idx, &out_idx, &mut buf, dest,
+                );
+                for p in 0..out_idx.len() {
+                    let mut total = 0.0;
+                    for y in 0..ohw {
+                        for x in 0..ohw {
+                            let v = want[(p * ohw + y) * ohw + x];
+                            let expect = match case {
+                                0 => relu(v) * scales[p],
+                                1 => relu(v),
+                                _ => relu(base[at(p, y, x)] + l * v),
+                            };
+                            let got = out[at(p, y, x)];
+                            assert!(
+                                (got - expect).abs() <= 1e-5 * (1.0 + expect.abs()),
+                                "case {case} hw {hw} stride {stride} output {p} ({y}, {x}): {got} vs {expect}"
+                            );
+                            out[at(p, y, x)] = 7.0;
+                            total += got;
+                        }
+                    }
+                    let summed: f32 = sums[p * SUM_LANES..(p + 1) * SUM_LANES].iter().sum();
+                    assert!(
+                        (summed - total).abs() <= 1e-4 * (1.0 + total.abs()),
+                        "case {case} hw {hw} stride {stride} output {p}: sums {summed} vs {total}"
+                    );
+                }
+                // every pixel was reset above: what is left is the border, untouched
+                assert!(
+                    out.iter().all(|&v| v == 7.0),
+                    "case {case} hw {hw}: border written"
+                );
+            }
         }
     }
 }

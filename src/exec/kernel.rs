@@ -5,7 +5,9 @@
 //! `R·NV` input vectors once and one broadcast weight per output channel, so memory traffic
 //! is a handful of loads per `OC·R·NV` vector multiply-adds, instead of the
 //! load-update-store of accumulator planes that made the earlier loop memory-bound. The tile
-//! is written out once, bias added.
+//! is written out once, bias added and its [`Epilogue`] applied (ReLU and a scale, or the
+//! scaled residual add and ReLU), into dense or zero-bordered planes ([`OutLayout`]), its values
+//! summed on the way out when the caller wants the outputs' pools ([`Dest::sums`]).
 //!
 //! Weights stay in the folded `[out][in][9]` order: a tile keeps one pointer per output
 //! channel and broadcasts `w[o][i][k]` from it, so any subset of output channels, in any
@@ -32,6 +34,9 @@ trait Simd {
     /// `acc + a·b`.
     fn mul_add(acc: Self::V, a: Self::V, b: Self::V) -> Self::V;
     fn add(a: Self::V, b: Self::V) -> Self::V;
+    fn mul(a: Self::V, b: Self::V) -> Self::V;
+    /// `max(v, 0)`, a NaN becoming 0 (as `exec::fast`'s scalar ReLU).
+    fn relu(v: Self::V) -> Self::V;
 }
 
 /// One pixel at a time: the fallback, and the end of rows narrower than a vector.
@@ -61,6 +66,18 @@ impl Simd for Scalar {
     #[inline(always)]
     fn add(a: f32, b: f32) -> f32 {
         a + b
+    }
+    #[inline(always)]
+    fn mul(a: f32, b: f32) -> f32 {
+        a * b
+    }
+    #[inline(always)]
+    fn relu(v: f32) -> f32 {
+        if v > 0.0 {
+            v
+        } else {
+            0.0
+        }
     }
 }
 
@@ -107,6 +124,15 @@ impl Simd for Wasm128 {
     fn add(a: Self::V, b: Self::V) -> Self::V {
         core::arch::wasm32::f32x4_add(a, b)
     }
+    #[inline(always)]
+    fn mul(a: Self::V, b: Self::V) -> Self::V {
+        core::arch::wasm32::f32x4_mul(a, b)
+    }
+    #[inline(always)]
+    fn relu(v: Self::V) -> Self::V {
+        // pmax(0, v) = `0 < v ? v : 0`: one instruction, and a NaN gives 0.
+        core::arch::wasm32::f32x4_pmax(core::arch::wasm32::f32x4_splat(0.0), v)
+    }
 }
 
 /// AVX2 + FMA, 8 lanes. Only reached through [`conv_avx2`], which is compiled with these
@@ -143,6 +169,17 @@ impl Simd for Avx2 {
     fn add(a: Self::V, b: Self::V) -> Self::V {
         // SAFETY: AVX is present, as above.
         unsafe { std::arch::x86_64::_mm256_add_ps(a, b) }
+    }
+    #[inline(always)]
+    fn mul(a: Self::V, b: Self::V) -> Self::V {
+        // SAFETY: AVX is present, as above.
+        unsafe { std::arch::x86_64::_mm256_mul_ps(a, b) }
+    }
+    #[inline(always)]
+    fn relu(v: Self::V) -> Self::V {
+        use std::arch::x86_64::{_mm256_max_ps, _mm256_setzero_ps};
+        // SAFETY: AVX is present, as above. `max` returns its second operand for a NaN: 0.
+        unsafe { _mm256_max_ps(v, _mm256_setzero_ps()) }
     }
 }
 
@@ -182,6 +219,18 @@ impl Simd for Sse2 {
         // SAFETY: SSE2 is part of the x86_64 baseline.
         unsafe { std::arch::x86_64::_mm_add_ps(a, b) }
     }
+    #[inline(always)]
+    fn mul(a: Self::V, b: Self::V) -> Self::V {
+        // SAFETY: SSE2 is part of the x86_64 baseline.
+        unsafe { std::arch::x86_64::_mm_mul_ps(a, b) }
+    }
+    #[inline(always)]
+    fn relu(v: Self::V) -> Self::V {
+        use std::arch::x86_64::{_mm_max_ps, _mm_setzero_ps};
+        // SAFETY: SSE2 is part of the x86_64 baseline. `max` returns its second operand for a
+        // NaN: 0.
+        unsafe { _mm_max_ps(v, _mm_setzero_ps()) }
+    }
 }
 
 /// Which vector code the convolutions run natively. The default picks the widest the CPU
@@ -199,7 +248,8 @@ pub enum Backend {
 
 static BACKEND: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
 
-/// Sets the backend for every later convolution in this process (a benchmarking knob).
+/// Sets the backend for every later convolution in this process (a benchmarking knob of the
+/// native CLI: the browser module, built with SIMD128, runs SIMD128 whatever is set).
 pub fn set_backend(b: Backend) {
     let v = match b {
         Backend::Auto => 0,
@@ -242,9 +292,9 @@ pub fn describe(b: Backend) -> &'static str {
     }
 }
 
-/// Where a convolution reads and writes: the input planes, already padded (stride 1) or split
-/// into polyphase components (stride 2), so that every tap of every output pixel reads a
-/// contiguous run of one row.
+/// Where a convolution reads: the input planes, already padded (stride 1) or split into
+/// polyphase components (stride 2), so that every tap of every output pixel reads a contiguous
+/// run of one row.
 #[derive(Debug, Clone, Copy)]
 pub struct Geometry {
     /// Output side (`ohw × ohw` pixels per output plane).
@@ -258,25 +308,114 @@ pub struct Geometry {
     pub taps: [usize; 9],
 }
 
+/// Where a convolution writes: output `p`'s pixel `(y, x)` is at `p·plane + origin + y·pitch +
+/// x` of the output slice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutLayout {
+    /// Row pitch.
+    pub pitch: usize,
+    /// Floats per plane.
+    pub plane: usize,
+    /// Offset of pixel `(0, 0)` in a plane.
+    pub origin: usize,
+}
+
+impl OutLayout {
+    /// `ohw × ohw` planes, back to back.
+    pub fn dense(ohw: usize) -> Self {
+        Self {
+            pitch: ohw,
+            plane: ohw * ohw,
+            origin: 0,
+        }
+    }
+
+    /// `(ohw + 2)²` planes holding the pixels inside a border of one, which is never written:
+    /// kept zero, it is the padding the next stride-1 convolution reads without a copy.
+    pub fn padded(ohw: usize) -> Self {
+        let p = ohw + 2;
+        Self {
+            pitch: p,
+            plane: p * p,
+            origin: p + 1,
+        }
+    }
+
+    /// The floats `n` planes of `ohw × ohw` pixels reach, up to the last pixel.
+    pub fn len(&self, n: usize, ohw: usize) -> usize {
+        match (n, ohw) {
+            (0, _) | (_, 0) => 0,
+            _ => (n - 1) * self.plane + self.origin + (ohw - 1) * self.pitch + ohw,
+        }
+    }
+}
+
+/// What a convolution does with each sum, `v = acc + bias`, before storing it: the work that
+/// would otherwise be another pass over the output, done while the tile is in registers.
+#[derive(Debug, Clone, Copy)]
+pub enum Epilogue<'a> {
+    /// `v`.
+    Bias,
+    /// `max(v, 0) · scale[p]` for output `p` (1 when `None`): the stem, and a block's conv1
+    /// with its C-Net values.
+    ReluScale(Option<&'a [f32]>),
+    /// `max(base + l·v, 0)`, `base` laid out as the output (the output itself, written
+    /// beforehand, when `None`): a block's conv2 scaled by its L-Net value, added to the
+    /// shortcut, then the block's ReLU.
+    Residual {
+        /// The L-Net value (1 without an L-Net).
+        l: f32,
+        /// The shortcut.
+        base: Option<&'a [f32]>,
+    },
+}
+
+/// Which [`Epilogue`], without its data (which [`Group`] holds per channel).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Post {
+    Bias,
+    ReluScale,
+    Residual,
+}
+
 /// Everything a tile reads, validated once per call by [`conv`].
 struct Task<'a> {
     geo: Geometry,
     planes: &'a [f32],
     in_idx: &'a [usize],
+    post: Post,
+    /// The output's row pitch ([`OutLayout::pitch`]).
+    out_pitch: usize,
 }
 
-/// Computes a tile: output channels `w.len() = OC`, rows `y..y+R`, pixels `x..x + NV·LANES`.
+/// A group of `N` output channels: per channel, its weights, bias, output plane (at pixel
+/// `(0, 0)`), epilogue factor (the scale, or `l`), shortcut plane (at pixel `(0, 0)`) and
+/// running sums (null when not wanted).
+struct Group<const N: usize> {
+    w: [*const f32; N],
+    bias: [f32; N],
+    dst: [*mut f32; N],
+    factor: [f32; N],
+    base: [*const f32; N],
+    sums: [*mut f32; N],
+}
+
+/// Floats per output channel in [`Dest::sums`]: one per lane of the widest vector.
+pub const SUM_LANES: usize = 8;
+
+/// Computes a tile: output channels `g.w.len() = OC`, rows `y..y+R`, pixels `x..x + NV·LANES`.
 ///
 /// # Safety
-/// [`conv`]'s checks hold (every tap read of a pixel inside the output is inside `planes`, and
-/// every `w[q]` is valid for `in_ch·9` reads), `y + R ≤ ohw`, `x + NV·LANES ≤ ohw`, and each
-/// `dst[q]` is valid for `ohw²` writes.
+/// [`conv`]'s checks hold (every tap read of a pixel inside the output is inside `planes`,
+/// every `w[q]` is valid for `in_ch·9` reads, and each `dst[q]` — and `base[q]` for
+/// [`Post::Residual`] — is valid at every pixel of the output layout), `y + R ≤ ohw` and
+/// `x + NV·LANES ≤ ohw`.
+// `q` indexes the group's arrays and the accumulators alike.
+#[allow(clippy::needless_range_loop)]
 #[inline(always)]
 unsafe fn tile<S: Simd, const OC: usize, const R: usize, const NV: usize>(
     t: &Task,
-    w: &[*const f32; OC],
-    bias: &[f32; OC],
-    dst: &[*mut f32; OC],
+    grp: &Group<OC>,
     y: usize,
     x: usize,
 ) {
@@ -299,7 +438,7 @@ unsafe fn tile<S: Simd, const OC: usize, const R: usize, const NV: usize>(
             }
             for q in 0..OC {
                 // SAFETY: `i < in_ch` (checked in `conv`), so `wi + k < in_ch·9`.
-                let wq = S::splat(unsafe { *w[q].add(wi + k) });
+                let wq = S::splat(unsafe { *grp.w[q].add(wi + k) });
                 for r in 0..R {
                     for v in 0..NV {
                         acc[q][r][v] = S::mul_add(acc[q][r][v], wq, px[r][v]);
@@ -309,12 +448,31 @@ unsafe fn tile<S: Simd, const OC: usize, const R: usize, const NV: usize>(
         }
     }
     for q in 0..OC {
-        let b = S::splat(bias[q]);
+        let b = S::splat(grp.bias[q]);
+        let f = S::splat(grp.factor[q]);
+        let mut total = S::splat(0.0);
         for (r, row) in acc[q].iter().enumerate() {
             for (v, &a) in row.iter().enumerate() {
-                // SAFETY: `(y + r)·ohw + x + (v + 1)·LANES ≤ ohw²` by the tile bounds.
-                unsafe { S::store(dst[q].add((y + r) * g.ohw + x + v * S::LANES), S::add(a, b)) };
+                let at = (y + r) * t.out_pitch + x + v * S::LANES;
+                let sum = S::add(a, b);
+                let out = match t.post {
+                    Post::Bias => sum,
+                    Post::ReluScale => S::mul(S::relu(sum), f),
+                    // SAFETY: `(y + r, x + v·LANES..)` is a pixel of the output, valid in
+                    // `base[q]` as in `dst[q]` (checked in `conv`).
+                    Post::Residual => {
+                        S::relu(S::mul_add(unsafe { S::load(grp.base[q].add(at)) }, f, sum))
+                    }
+                };
+                // SAFETY: as above, a pixel of the output.
+                unsafe { S::store(grp.dst[q].add(at), out) };
+                total = S::add(total, out);
             }
+        }
+        let sums = grp.sums[q];
+        if !sums.is_null() {
+            // SAFETY: a non-null `sums[q]` holds `SUM_LANES ≥ LANES` floats (checked in `conv`).
+            unsafe { S::store(sums, S::add(S::load(sums), total)) };
         }
     }
 }
@@ -327,24 +485,22 @@ unsafe fn tile<S: Simd, const OC: usize, const R: usize, const NV: usize>(
 #[inline(always)]
 unsafe fn band<S: Simd, const OC: usize, const R: usize, const NV: usize>(
     t: &Task,
-    w: &[*const f32; OC],
-    bias: &[f32; OC],
-    dst: &[*mut f32; OC],
+    grp: &Group<OC>,
     y: usize,
 ) {
     let ohw = t.geo.ohw;
     let mut x = 0;
     // SAFETY (all three loops): each tile ends at or before column `ohw`.
     while x + NV * S::LANES <= ohw {
-        unsafe { tile::<S, OC, R, NV>(t, w, bias, dst, y, x) };
+        unsafe { tile::<S, OC, R, NV>(t, grp, y, x) };
         x += NV * S::LANES;
     }
     while x + S::LANES <= ohw {
-        unsafe { tile::<S, OC, R, 1>(t, w, bias, dst, y, x) };
+        unsafe { tile::<S, OC, R, 1>(t, grp, y, x) };
         x += S::LANES;
     }
     while x < ohw {
-        unsafe { tile::<Scalar, OC, R, 1>(t, w, bias, dst, y, x) };
+        unsafe { tile::<Scalar, OC, R, 1>(t, grp, y, x) };
         x += 1;
     }
 }
@@ -361,20 +517,82 @@ unsafe fn band<S: Simd, const OC: usize, const R: usize, const NV: usize>(
 #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
 unsafe fn group<S: Simd, const OC: usize, const R: usize, const NV: usize>(
     t: &Task,
-    w: &[*const f32; OC],
-    bias: &[f32; OC],
-    dst: &[*mut f32; OC],
+    grp: &Group<OC>,
 ) {
     let ohw = t.geo.ohw;
     let mut y = 0;
     // SAFETY (both loops): each band ends at or before row `ohw`.
     while y + R <= ohw {
-        unsafe { band::<S, OC, R, NV>(t, w, bias, dst, y) };
+        unsafe { band::<S, OC, R, NV>(t, grp, y) };
         y += R;
     }
     while y < ohw {
-        unsafe { band::<S, OC, 1, NV>(t, w, bias, dst, y) };
+        unsafe { band::<S, OC, 1, NV>(t, grp, y) };
         y += 1;
+    }
+}
+
+/// Where a convolution writes, and what it does to each sum first.
+pub struct Dest<'a> {
+    /// The output planes.
+    pub data: &'a mut [f32],
+    /// How they are laid out.
+    pub layout: OutLayout,
+    /// What is stored.
+    pub epilogue: Epilogue<'a>,
+    /// When given, [`SUM_LANES`] floats per output (`out_idx` order), zeroed by the caller, to
+    /// which the stored values are added (in any lane): each output's sum, for the next
+    /// block's gates, without another pass over the output.
+    pub sums: Option<&'a mut [f32]>,
+}
+
+impl Dest<'_> {
+    /// Channels `pos..pos + N` of `out_idx`: pointers, biases and epilogue data.
+    ///
+    /// `wrapping_add`: plain address arithmetic; `conv` checked that every `o < out_ch` and
+    /// that the output (and shortcut) slices hold every plane, so every pointer is in bounds.
+    #[inline(always)]
+    fn group<const N: usize>(
+        &mut self,
+        pos: usize,
+        out_idx: &[usize],
+        weight: &[f32],
+        in_ch: usize,
+        bias: &[f32],
+    ) -> Group<N> {
+        let (plane, origin) = (self.layout.plane, self.layout.origin);
+        let at = |q: usize| (pos + q) * plane + origin;
+        let op = self.data.as_mut_ptr();
+        let dst = std::array::from_fn(|q| op.wrapping_add(at(q)));
+        let (factor, base) = match self.epilogue {
+            Epilogue::Bias => ([1.0; N], [std::ptr::null(); N]),
+            Epilogue::ReluScale(s) => (
+                std::array::from_fn(|q| s.map_or(1.0, |s| s[pos + q])),
+                [std::ptr::null(); N],
+            ),
+            Epilogue::Residual { l, base } => (
+                [l; N],
+                match base {
+                    Some(b) => std::array::from_fn(|q| b.as_ptr().wrapping_add(at(q))),
+                    None => dst.map(|d| d.cast_const()),
+                },
+            ),
+        };
+        let sums = match &mut self.sums {
+            Some(s) => {
+                let sp = s.as_mut_ptr();
+                std::array::from_fn(|q| sp.wrapping_add((pos + q) * SUM_LANES))
+            }
+            None => [std::ptr::null_mut(); N],
+        };
+        Group {
+            w: std::array::from_fn(|q| weight.as_ptr().wrapping_add(out_idx[pos + q] * in_ch * 9)),
+            bias: std::array::from_fn(|q| bias[out_idx[pos + q]]),
+            dst,
+            factor,
+            base,
+            sums,
+        }
     }
 }
 
@@ -399,29 +617,8 @@ unsafe fn run<
     in_ch: usize,
     bias: &[f32],
     out_idx: &[usize],
-    out: &mut [f32],
+    out: &mut Dest,
 ) {
-    let n = t.geo.ohw * t.geo.ohw;
-    let wp = weight.as_ptr();
-    let op = out.as_mut_ptr();
-    /// Pointers and biases of `N` output channels starting at position `pos` of `out_idx`.
-    #[inline(always)]
-    fn pick<const N: usize>(
-        pos: usize,
-        out_idx: &[usize],
-        wp: *const f32,
-        in_ch: usize,
-        bias: &[f32],
-        op: *mut f32,
-        n: usize,
-    ) -> ([*const f32; N], [f32; N], [*mut f32; N]) {
-        // `wrapping_add`: plain address arithmetic; `conv` checked that `o < out_ch` and
-        // `pos + q < out_idx.len()`, so every pointer is in bounds of its slice.
-        let w = std::array::from_fn(|q| wp.wrapping_add(out_idx[pos + q] * in_ch * 9));
-        let b = std::array::from_fn(|q| bias[out_idx[pos + q]]);
-        let d = std::array::from_fn(|q| op.wrapping_add((pos + q) * n));
-        (w, b, d)
-    }
     // Full groups of OC, then the rest in groups of 3, 2 or 1. A group of one channel loads as
     // many input vectors as a group of OC for a fraction of the multiply-adds, and the gates
     // often keep few channels (3 of 16 in ResNet-56's first stage), so a lone channel is avoided:
@@ -432,23 +629,23 @@ unsafe fn run<
         full -= 1;
     }
     let mut pos = 0;
-    // SAFETY (all the loops): `pick` covers positions `pos..pos + N ≤ out_idx.len()`.
+    // SAFETY (all the loops): each group covers positions `pos..pos + N ≤ out_idx.len()`.
     for _ in 0..full {
-        let (w, b, d) = pick::<OC>(pos, out_idx, wp, in_ch, bias, op, n);
-        unsafe { group::<S, OC, R, NV>(t, &w, &b, &d) };
+        let g = out.group::<OC>(pos, out_idx, weight, in_ch, bias);
+        unsafe { group::<S, OC, R, NV>(t, &g) };
         pos += OC;
     }
     while len - pos >= 3 {
-        let (w, b, d) = pick::<3>(pos, out_idx, wp, in_ch, bias, op, n);
-        unsafe { group::<S, 3, R, NV>(t, &w, &b, &d) };
+        let g = out.group::<3>(pos, out_idx, weight, in_ch, bias);
+        unsafe { group::<S, 3, R, NV>(t, &g) };
         pos += 3;
     }
     if len - pos == 2 {
-        let (w, b, d) = pick::<2>(pos, out_idx, wp, in_ch, bias, op, n);
-        unsafe { group::<S, 2, RS, NVS>(t, &w, &b, &d) };
+        let g = out.group::<2>(pos, out_idx, weight, in_ch, bias);
+        unsafe { group::<S, 2, RS, NVS>(t, &g) };
     } else if len - pos == 1 {
-        let (w, b, d) = pick::<1>(pos, out_idx, wp, in_ch, bias, op, n);
-        unsafe { group::<S, 1, RS, NVS>(t, &w, &b, &d) };
+        let g = out.group::<1>(pos, out_idx, weight, in_ch, bias);
+        unsafe { group::<S, 1, RS, NVS>(t, &g) };
     }
 }
 
@@ -462,7 +659,7 @@ unsafe fn conv_avx2(
     in_ch: usize,
     bias: &[f32],
     out_idx: &[usize],
-    out: &mut [f32],
+    out: &mut Dest,
 ) {
     // 4 channels × 16 pixels (one row) or × 2 rows of 8: 8 accumulators. Measured natively,
     // 6 or 8 channels per tile were 10–20 % slower (16-channel layers leave 2-channel tails).
@@ -477,12 +674,13 @@ unsafe fn conv_avx2(
 }
 
 /// Output `p` (`p` indexing `out_idx`) of a 3×3 convolution over `in_idx.len()` input
-/// channels laid out as `geo` says, into `out[p·ohw² ..][..ohw²]`, bias included. `weight` is
-/// `[out_ch][in_ch][9]`; input plane `j` is input channel `in_idx[j]`.
+/// channels laid out as `geo` says, written into plane `p` of `dest` as its layout says, after
+/// its epilogue. `weight` is `[out_ch][in_ch][9]`; input plane `j` is input channel `in_idx[j]`.
+/// Only the output's pixels are written: a padded layout's border keeps what it held.
 ///
 /// # Panics
-/// If an index is out of range or a buffer is too small for `geo` (the checks that make the
-/// unchecked loads of the inner loop sound).
+/// If an index is out of range or a buffer is too small for `geo` and `dest` (the checks
+/// that make the unchecked loads and stores of the inner loop sound).
 #[allow(clippy::too_many_arguments)]
 pub fn conv(
     weight: &[f32],
@@ -492,9 +690,10 @@ pub fn conv(
     geo: Geometry,
     in_idx: &[usize],
     out_idx: &[usize],
-    out: &mut [f32],
+    mut dest: Dest,
 ) {
     let out_ch = bias.len();
+    let (layout, epilogue) = (dest.layout, dest.epilogue);
     assert_eq!(
         weight.len(),
         out_ch * in_ch * 9,
@@ -508,7 +707,23 @@ pub fn conv(
         out_idx.iter().all(|&o| o < out_ch),
         "output channel out of range"
     );
-    assert_eq!(out.len(), out_idx.len() * geo.ohw * geo.ohw, "output size");
+    let need = layout.len(out_idx.len(), geo.ohw);
+    assert!(
+        dest.data.len() >= need
+            && geo.ohw <= layout.pitch
+            && layout.pitch * geo.ohw <= layout.plane,
+        "output too small for its layout"
+    );
+    if let Some(s) = &dest.sums {
+        assert!(s.len() >= out_idx.len() * SUM_LANES, "sums too small");
+    }
+    match epilogue {
+        Epilogue::ReluScale(Some(s)) => assert_eq!(s.len(), out_idx.len(), "one scale per output"),
+        Epilogue::Residual { base: Some(b), .. } => {
+            assert!(b.len() >= need, "shortcut too small for the output layout")
+        }
+        _ => {}
+    }
     assert!(
         planes.len() >= in_idx.len() * geo.chan_len,
         "input too small"
@@ -526,16 +741,28 @@ pub fn conv(
         geo,
         planes,
         in_idx,
+        post: match epilogue {
+            Epilogue::Bias => Post::Bias,
+            Epilogue::ReluScale(_) => Post::ReluScale,
+            Epilogue::Residual { .. } => Post::Residual,
+        },
+        out_pitch: layout.pitch,
     };
+    let out = &mut dest;
     #[cfg(not(test))]
     let chosen = backend();
     // Tests choose per thread, so that tests running side by side do not switch each other's.
     #[cfg(test)]
     let chosen = tests::FORCE.get().unwrap_or_else(backend);
+    // The browser module never chooses (only `lcnet bench --kernel` does), and the scalar tiles
+    // would be a third of its convolution code.
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     if chosen == Backend::Scalar {
         // SAFETY: the checks above.
         return unsafe { run::<Scalar, 4, 1, 8, 1, 8>(&t, weight, in_ch, bias, out_idx, out) };
     }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let _ = chosen;
     #[cfg(target_arch = "x86_64")]
     if chosen == Backend::Simd128 {
         // SAFETY: the checks above; SSE2 is part of the x86_64 baseline.
