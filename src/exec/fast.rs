@@ -135,7 +135,7 @@ fn pad_polyphase(planes: &[f32], from: OutLayout, n: usize, hw: usize, out: &mut
     }
     for c in 0..n {
         for y in 0..hw {
-            let at = c * from.plane + from.origin + y * from.pitch;
+            let at = from.at(c, y, 0);
             let src = &planes[at..at + hw];
             let yy = y + 1;
             // component (yy mod 2, 0) at row yy/2; component (yy mod 2, 1) is qq further on
@@ -167,25 +167,44 @@ pub fn conv3x3(
     let ohw = hw / conv.stride;
     // No clearing: the kernel writes every output value, so only growth needs filling.
     out.resize(out_idx.len() * ohw * ohw, 0.0);
-    // The padded copy is taken out of `buf` for the call, which needs `buf` for stride 2 only.
-    let mut padded = Vec::new();
-    let (input, from) = if conv.stride == 1 {
-        padded = std::mem::take(planes_for(&mut buf.padded, hw));
-        pad(input, in_idx.len(), hw, &mut padded);
-        (&padded[..], OutLayout::padded(hw))
-    } else {
-        (input, OutLayout::dense(hw))
-    };
     let to = Dest {
         data: out,
         layout: OutLayout::dense(ohw),
         epilogue: Epilogue::Bias,
         sums: None,
     };
-    let macs = conv_from(conv, input, from, hw, in_idx, out_idx, buf, to);
-    if conv.stride == 1 {
-        *planes_for(&mut buf.padded, hw) = padded;
+    conv_dense(conv, input, hw, in_idx, out_idx, buf, to)
+}
+
+/// [`conv_from`] for dense input planes (the network's input, or a test's): padded into `buf`
+/// first for stride 1, read as they are for stride 2.
+fn conv_dense(
+    conv: &FoldedConv,
+    input: &[f32],
+    hw: usize,
+    in_idx: &[usize],
+    out_idx: &[usize],
+    buf: &mut Buffers,
+    to: Dest,
+) -> u64 {
+    if conv.stride != 1 {
+        return conv_from(
+            conv,
+            input,
+            OutLayout::dense(hw),
+            hw,
+            in_idx,
+            out_idx,
+            buf,
+            to,
+        );
     }
+    // The padded copy is taken out of `buf` for the call, which needs `buf` for stride 2 only.
+    let mut padded = std::mem::take(planes_for(&mut buf.padded, hw));
+    pad(input, in_idx.len(), hw, &mut padded);
+    let from = OutLayout::padded(hw);
+    let macs = conv_from(conv, &padded, from, hw, in_idx, out_idx, buf, to);
+    *planes_for(&mut buf.padded, hw) = padded;
     macs
 }
 
@@ -283,8 +302,7 @@ impl Planes {
 
     /// The inside of row `y` of plane `c`.
     fn row(&self, c: usize, y: usize) -> std::ops::Range<usize> {
-        let l = self.layout();
-        let at = c * l.plane + l.origin + y * l.pitch;
+        let at = self.layout().at(c, y, 0);
         at..at + self.hw
     }
 }
@@ -519,26 +537,14 @@ fn forward_with(
     let all = std::mem::take(&mut sc.all);
     let stem = &folded.stem;
     let mut x = sc.take(size, stem.out_ch);
-    let mut padded = std::mem::take(planes_for(&mut sc.conv.padded, size));
-    pad(input, 3, size, &mut padded);
     let to = Dest {
         data: &mut x.data,
         layout: OutLayout::padded(size),
         epilogue: Epilogue::ReluScale(None),
         sums: Some(zeroed(&mut sc.sums, stem.out_ch * SUM_LANES)),
     };
-    let from = OutLayout::padded(size);
-    macs.compute += conv_from(
-        stem,
-        &padded,
-        from,
-        size,
-        &all[..3],
-        &all[..stem.out_ch],
-        &mut sc.conv,
-        to,
-    );
-    *planes_for(&mut sc.conv.padded, size) = padded;
+    let (ins, outs) = (&all[..3], &all[..stem.out_ch]);
+    macs.compute += conv_dense(stem, input, size, ins, outs, &mut sc.conv, to);
     split.stem = clock.lap();
     let mut hw = size;
     let mut channels = stem.out_ch;
@@ -821,7 +827,7 @@ mod tests {
             pad(&input, in_idx.len(), hw, &mut padded_in);
             let ohw = hw / stride;
             let lay = OutLayout::padded(ohw);
-            let at = |p: usize, y: usize, x: usize| p * lay.plane + lay.origin + y * lay.pitch + x;
+            let at = |p: usize, y: usize, x: usize| lay.at(p, y, x);
             let base: Vec<f32> = (0..out_idx.len() * lay.plane).map(|i| val(4, i)).collect();
             let relu = |v: f32| v.max(0.0);
             for case in 0..4 {

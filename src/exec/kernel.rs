@@ -341,6 +341,11 @@ impl OutLayout {
         }
     }
 
+    /// Where pixel `(y, x)` of plane `p` is.
+    pub fn at(&self, p: usize, y: usize, x: usize) -> usize {
+        p * self.plane + self.origin + y * self.pitch + x
+    }
+
     /// The floats `n` planes of `ohw × ohw` pixels reach, up to the last pixel.
     pub fn len(&self, n: usize, ohw: usize) -> usize {
         match (n, ohw) {
@@ -560,8 +565,8 @@ impl Dest<'_> {
         in_ch: usize,
         bias: &[f32],
     ) -> Group<N> {
-        let (plane, origin) = (self.layout.plane, self.layout.origin);
-        let at = |q: usize| (pos + q) * plane + origin;
+        let layout = self.layout;
+        let at = |q: usize| layout.at(pos + q, 0, 0);
         let op = self.data.as_mut_ptr();
         let dst = std::array::from_fn(|q| op.wrapping_add(at(q)));
         let (factor, base) = match self.epilogue {
