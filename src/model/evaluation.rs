@@ -2,6 +2,8 @@
 //! writes, read by `lcnet info` and the page. Typed and validated on load, so a reader can rely
 //! on every point having the fields below and sane values.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 use super::Mode;
@@ -81,7 +83,7 @@ fn bad(msg: String) -> Error {
     Error::BadCard(format!("evaluation: {msg}"))
 }
 
-fn share(what: &str, v: f64) -> Result<()> {
+fn share(what: impl fmt::Display, v: f64) -> Result<()> {
     if (0.0..=1.0).contains(&v) {
         Ok(())
     } else {
@@ -89,7 +91,7 @@ fn share(what: &str, v: f64) -> Result<()> {
     }
 }
 
-fn non_negative(what: &str, v: f64) -> Result<()> {
+fn non_negative(what: impl fmt::Display, v: f64) -> Result<()> {
     if v.is_finite() && v >= 0.0 {
         Ok(())
     } else {
@@ -99,17 +101,27 @@ fn non_negative(what: &str, v: f64) -> Result<()> {
     }
 }
 
+/// A field of a curve point, as an error message names it (`curve[3].accuracy`); formatted only
+/// when a check fails, since every load checks every point.
+struct At(usize, &'static str);
+
+impl fmt::Display for At {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "curve[{}].{}", self.0, self.1)
+    }
+}
+
 impl Evaluation {
     /// Checks what a reader relies on, for a model of `blocks` blocks: shares in [0, 1], MACs
     /// finite and non-negative, one rate per block, three stage densities, thresholds not NaN.
     pub fn validate(&self, blocks: usize) -> Result<()> {
         share("static_accuracy", self.static_accuracy)?;
         for (i, p) in self.curve.iter().enumerate() {
-            let at = |f: &str| format!("curve[{i}].{f}");
+            let at = |f: &'static str| At(i, f);
             if p.tau_l.is_nan() || p.tau_c.is_nan() {
                 return Err(bad(format!("{} is NaN", at("tau"))));
             }
-            share(&at("accuracy"), p.accuracy)?;
+            share(at("accuracy"), p.accuracy)?;
             for (f, v) in [
                 ("macs_mean", p.macs_mean),
                 ("macs_std", p.macs_std),
@@ -121,7 +133,7 @@ impl Evaluation {
             .chain(p.macs_mean_correct.map(|v| ("macs_mean_correct", v)))
             .chain(p.macs_mean_wrong.map(|v| ("macs_mean_wrong", v)))
             {
-                non_negative(&at(f), v)?;
+                non_negative(at(f), v)?;
             }
             if p.block_exec_rate.len() != blocks {
                 return Err(bad(format!(
@@ -138,7 +150,7 @@ impl Evaluation {
                 )));
             }
             for &v in p.block_exec_rate.iter().chain(&p.channel_density) {
-                share(&at("block_exec_rate/channel_density"), v)?;
+                share(at("block_exec_rate/channel_density"), v)?;
             }
         }
         if let Some(r) = &self.static_reference {

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use candle_core::{DType, Device, Tensor};
-use safetensors::tensor::{Dtype, Metadata, TensorView};
+use safetensors::tensor::{Dtype, Metadata, SafeTensorError, TensorView};
 use safetensors::SafeTensors;
 
 use super::card::{ModelCard, CARD_KEY};
@@ -27,27 +27,59 @@ fn to_f32(name: &str, view: &TensorView<'_>) -> Result<Tensor> {
             })
         }
     };
+    // f32 is checked on the file's bytes: a copy of every tensor costs more than the check in wasm
+    let finite = match dtype {
+        DType::F32 => view
+            .data()
+            .chunks_exact(4)
+            .all(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]).is_finite()),
+        _ => true,
+    };
     let t = Tensor::from_raw_buffer(view.data(), dtype, view.shape(), &Device::Cpu)?
         .to_dtype(DType::F32)?;
-    let values = t.flatten_all()?.to_vec1::<f32>()?;
-    if values.iter().any(|v| !v.is_finite()) {
+    let finite = finite && {
+        dtype == DType::F32
+            || t.flatten_all()?
+                .to_vec1::<f32>()?
+                .iter()
+                .all(|v| v.is_finite())
+    };
+    if !finite {
         return Err(Error::NotFinite(name.to_string()));
     }
     Ok(t)
 }
 
-fn parse(bytes: &[u8]) -> Result<(SafeTensors<'_>, Option<HashMap<String, String>>)> {
-    let st = SafeTensors::deserialize(bytes).map_err(|e| Error::NotSafetensors(e.to_string()))?;
-    let (_, meta) =
-        SafeTensors::read_metadata(bytes).map_err(|e| Error::NotSafetensors(e.to_string()))?;
-    Ok((st, meta.metadata().clone()))
+/// The file's tensors (views into `bytes`) and its `__metadata__`, from one read of the header
+/// (which `read_metadata` has checked against the buffer's length and the tensors' offsets).
+type Parsed<'a> = (
+    HashMap<String, TensorView<'a>>,
+    Option<HashMap<String, String>>,
+);
+
+fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
+    let bad = |e: SafeTensorError| Error::NotSafetensors(e.to_string());
+    let (n, meta) = SafeTensors::read_metadata(bytes).map_err(bad)?;
+    // `read_metadata` checked these bounds; `get` keeps a slip from ever becoming a panic
+    let out_of_range = || Error::NotSafetensors("tensor data out of range".into());
+    let data = bytes.get(8 + n..).ok_or_else(out_of_range)?;
+    let tensors = meta
+        .tensors()
+        .into_iter()
+        .map(|(name, info)| {
+            let (start, end) = info.data_offsets;
+            let slice = data.get(start..end).ok_or_else(out_of_range)?;
+            let view = TensorView::new(info.dtype, info.shape.clone(), slice).map_err(bad)?;
+            Ok((name, view))
+        })
+        .collect::<Result<_>>()?;
+    Ok((tensors, meta.metadata().clone()))
 }
 
 /// Loads and validates an lcnet model file from its bytes.
 pub fn load(bytes: &[u8]) -> Result<Network> {
-    let (st, meta) = parse(bytes)?;
+    let (tensors, meta) = parse(bytes)?;
     let card = card_in(meta.as_ref())?;
-    let tensors: HashMap<String, TensorView<'_>> = st.tensors().into_iter().collect();
     build(card, &tensors)
 }
 
@@ -145,8 +177,7 @@ pub fn import_state_dict(
     mean: [f32; 3],
     std: [f32; 3],
 ) -> Result<Network> {
-    let (st, meta) = parse(bytes)?;
-    let mut tensors: HashMap<String, TensorView<'_>> = st.tensors().into_iter().collect();
+    let (mut tensors, meta) = parse(bytes)?;
     tensors.retain(|k, _| !k.ends_with("num_batches_tracked"));
     let n = (0..=200)
         .take_while(|i| tensors.contains_key(&format!("layer1.{i}.conv1.weight")))
