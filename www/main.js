@@ -49,8 +49,7 @@ async function main() {
     return;
   }
   loadGallery();
-  // the warm-up waits for the cards (the chart's other curves), then runs while the person chooses an image
-  loadOtherCards().then(() => state.client.warmUp()).catch(() => {});
+  loadOtherCards().catch(() => {});
 }
 
 main();

@@ -5,7 +5,7 @@ import { fmtM } from './format.js';
 import { modelLabel, modelList } from './model-list.js';
 import { defaultOptions } from './options.js';
 import { renderModel } from './render.js';
-import { refresh } from './run.js';
+import { refresh, whenIdle } from './run.js';
 import { clearForce, currentFraction, state } from './state.js';
 import { setStatus, showError } from './status.js';
 import { drawChart, drawRoutes } from './views.js';
@@ -55,14 +55,20 @@ export async function loadModel(key) {
   drawChart(null);
   drawRoutes();
   setStatus('ready', `Ready: ${info.card.name} (${fmtM(info.macs_static)} MACs static). ${state.images.length ? '' : 'Pick an image.'}`);
+  // The worker runs the network once on a grey image, so that the browser has compiled and started optimising the
+  // module's code before the first real image (queued after it) arrives.
+  state.warm = state.client.warmUp().catch(() => {});
   if (state.images.length) refresh();
 }
 
-/** Reads the cards of the shipped models not loaded yet (in the worker, after anything queued before), so the
- *  chart can show every shipped model's measured points; a file that fails to load is left out. */
+/** Reads the cards of the shipped models not loaded yet, so the chart can show every shipped model's measured
+ *  points; a file that fails to load is left out. One at a time, each once the worker has warmed up and no image
+ *  is being run, so that reading them never delays a result. */
 export async function loadOtherCards() {
   for (const { file, size } of state.models) {
     if (state.cards.has(file)) continue;
+    await state.warm;
+    await whenIdle();
     try {
       state.cards.set(file, await state.client.card(modelUrl(file), size));
     } catch (e) {

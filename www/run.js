@@ -5,6 +5,13 @@ import { scheduleTiming } from './timing.js';
 import { ensureTraces } from './traces.js';
 import { drawBatch, showCurrent } from './views.js';
 
+const idleWaiters = [];
+
+/** Resolves once no pass is running: at once when none is, else when the running one ends. */
+export function whenIdle() {
+  return state.running ? new Promise((resolve) => idleWaiters.push(resolve)) : Promise.resolve();
+}
+
 /** Re-runs what is stale; coalesces bursts of changes (a slider drag) into one pass at a time. */
 export async function refresh() {
   if (!state.info) return;
@@ -20,6 +27,7 @@ export async function refresh() {
   } finally {
     state.running = false;
   }
+  for (const resolve of idleWaiters.splice(0)) resolve();
   scheduleTiming(true);
 }
 

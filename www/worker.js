@@ -169,8 +169,8 @@ const handlers = {
   },
   // The browser compiles a wasm function when it is first called and optimises it once it has run, so the
   // first classification after start-up costs tens of milliseconds more than the next ones. The page asks for
-  // this once it has shown the model and read the other cards, while the person chooses an image; a request
-  // sent before it is served first.
+  // this as soon as it has shown a model, while the person chooses an image; a request sent before it is served
+  // first, and the page reads the other models' cards only after it.
   async 'warm-up'() {
     const side = 32;
     const grey = new Uint8Array(side * side * 4).fill(128);
