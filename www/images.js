@@ -2,7 +2,7 @@
 import { $, el } from './dom.js';
 import { decodeImage, ImageDecodeError } from './image.js';
 import { useOwnModel } from './models.js';
-import { select } from './run.js';
+import { select, settle } from './run.js';
 import { optsKey, state, timingKey } from './state.js';
 import { setStatus, showError } from './status.js';
 import { drawBatch, drawChart } from './views.js';
@@ -19,9 +19,27 @@ export async function addFiles(files, meta = []) {
   }
   const models = list.filter(isModelFile);
   if (models.length) await useOwnModel(models[0]);
+  showError('');
+  let first, errors;
+  state.reading++;   // the other models' cards wait meanwhile (run.js whenIdle)
+  try {
+    ({ first, errors } = await readFiles(list, meta));
+  } finally {
+    state.reading--;
+  }
+  if (errors.length) showError(errors.join(' '));
+  if (first) {
+    select(first.id);
+  } else {
+    setStatus('ready', state.images.length ? 'Ready. The other images are still loaded.' : 'Ready. Pick another image.');
+  }
+  settle();
+}
+
+/** Decodes the images of `list` into state.images; returns the first one added (or null) and the errors. */
+async function readFiles(list, meta) {
   const errors = [];
   let first = null;
-  showError('');
   for (const [i, file] of list.entries()) {
     if (isModelFile(file)) continue;
     const name = file.name || 'pasted image';
@@ -38,12 +56,7 @@ export async function addFiles(files, meta = []) {
       errors.push(e instanceof ImageDecodeError ? e.message : `Could not read “${name}”: ${e.message}`);
     }
   }
-  if (errors.length) showError(errors.join(' '));
-  if (first) {
-    select(first.id);
-  } else {
-    setStatus('ready', state.images.length ? 'Ready. The other images are still loaded.' : 'Ready. Pick another image.');
-  }
+  return { first, errors };
 }
 
 function clearImages() {

@@ -8,7 +8,7 @@ import { renderModel } from './render.js';
 import { refresh, whenIdle } from './run.js';
 import { clearForce, currentFraction, state } from './state.js';
 import { setStatus, showError } from './status.js';
-import { drawChart, drawRoutes } from './views.js';
+import { drawChart, drawChartSoon, drawRoutesSoon } from './views.js';
 
 /** Where a shipped model file is served. */
 const modelUrl = (file) => new URL(`models/${encodeURIComponent(file)}`, document.baseURI).href;
@@ -52,8 +52,8 @@ export async function loadModel(key) {
   state.opts = defaultOptions(info);
   syncControls();
   for (const id of ['model', 'controls', 'curve', 'input']) $(id).hidden = false;
-  drawChart(null);
-  drawRoutes();
+  drawChartSoon();
+  drawRoutesSoon();
   setStatus('ready', `Ready: ${info.card.name} (${fmtM(info.macs_static)} MACs static). ${state.images.length ? '' : 'Pick an image.'}`);
   // The worker runs the network once on a grey image, so that the browser has compiled and started optimising the
   // module's code before the first real image (queued after it) arrives.
@@ -77,6 +77,7 @@ export async function loadOtherCards() {
   }
   if (!$('model-select').disabled) fillModelSelect();
   if (state.info) drawChart(currentFraction());
+  $('chart').dataset.cards = 'read';   // every card read that could be (tests wait for it)
 }
 
 export function fillModelSelect() {

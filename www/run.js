@@ -3,20 +3,27 @@ import { clearForce, current, isFresh, state } from './state.js';
 import { setStatus } from './status.js';
 import { scheduleTiming } from './timing.js';
 import { ensureTraces } from './traces.js';
-import { drawBatch, showCurrent } from './views.js';
+import { drawBatch, drawBatchSoon, showCurrent } from './views.js';
 
 const idleWaiters = [];
+const busy = () => state.running || state.reading > 0;
 
-/** Resolves once no pass is running: at once when none is, else when the running one ends. */
+/** Resolves once the page is idle: no image being read (images.js) and no pass running. */
 export function whenIdle() {
-  return state.running ? new Promise((resolve) => idleWaiters.push(resolve)) : Promise.resolve();
+  return busy() ? new Promise((resolve) => idleWaiters.push(resolve)) : Promise.resolve();
+}
+
+/** Wakes what waits for the page to be idle, if it now is. */
+export function settle() {
+  if (!busy()) for (const resolve of idleWaiters.splice(0)) resolve();
 }
 
 /** Re-runs what is stale; coalesces bursts of changes (a slider drag) into one pass at a time. */
 export async function refresh() {
   if (!state.info) return;
-  // Rows of another model or setting are marked at once (synchronously, before any await), even while a pass runs.
-  if (state.images.some((img) => !isFresh(img))) drawBatch();
+  // Rows of another model or setting are marked at once, even while a pass runs: in a microtask, so that the
+  // worker already has the current image's request while they are drawn.
+  if (state.images.some((img) => !isFresh(img))) queueMicrotask(drawBatch);
   if (state.running) { state.dirty = true; return; }
   state.running = true;
   try {
@@ -27,7 +34,7 @@ export async function refresh() {
   } finally {
     state.running = false;
   }
-  for (const resolve of idleWaiters.splice(0)) resolve();
+  settle();
   scheduleTiming(true);
 }
 
@@ -55,7 +62,7 @@ async function refreshOnce() {
     }
     if (++n % 8 === 0) drawBatch();
   }
-  drawBatch();
+  drawBatchSoon();
 }
 
 /** Makes image `id` the current one: shown at once if its traces are fresh, else re-run first. */

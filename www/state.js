@@ -17,6 +17,7 @@ export const state = {
   force: { on: new Set(), off: new Set() },   // "what if": blocks forced for the current image ("S.I")
   running: false,
   dirty: false,
+  reading: 0,         // images being read and decoded (images.js): the page is not idle meanwhile
   warm: null,         // the worker's warm-up after the last model load (a promise that never rejects)
   timingToken: 0,
   timingTimer: 0,

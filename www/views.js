@@ -18,7 +18,31 @@ export function setHandlers({ select, applySetting }) {
   Object.assign(handlers, { select, applySetting });
 }
 
+// Views drawn two frames later: what the person looks at first (the model's card, an image's result) is painted
+// before the views that take longest to draw. Many requests before then draw once; drawing a view directly drops
+// its pending request.
+const soon = new Map();   // view → its draw, pending
+
+function drawSoon(view, draw) {
+  if (!soon.has(view)) {
+    requestAnimationFrame(() => requestAnimationFrame(() => {
+      const pending = soon.get(view);
+      soon.delete(view);
+      pending?.();
+    }));
+  }
+  soon.set(view, draw);
+}
+
+/** The chart, two frames from now, for the current image (its MACs marked once its traces are fresh). */
+export const drawChartSoon = () => drawSoon('chart', () => drawChart(currentFraction()));
+/** The batch views (table, routes, strip), two frames from now. */
+export const drawBatchSoon = () => drawSoon('batch', drawBatch);
+/** The routes and cost views, two frames from now. */
+export const drawRoutesSoon = () => drawSoon('routes', drawRoutes);
+
 export function drawChart(imageFraction) {
+  soon.delete('chart');
   renderChart(state.info.card, state.opts, imageFraction, otherModels(), handlers.applySetting);
 }
 
@@ -39,6 +63,7 @@ export function drawStrip() {
 }
 
 export function drawBatch() {
+  soon.delete('batch');
   $('batch').hidden = state.images.length === 0;
   renderBatch(state.images, state.currentId, handlers.select, isFresh);
   drawRoutes();
@@ -46,6 +71,7 @@ export function drawBatch() {
 }
 
 export function drawRoutes() {
+  soon.delete('routes');
   renderRoutes(state.images, { currentId: state.currentId, onSelect: handlers.select, isFresh, info: state.info });
 }
 
@@ -65,7 +91,7 @@ export function showCurrent() {
   $('result').hidden = false;
   $('result').dataset.file = cur.name;
   $('result').dataset.key = cur.dyn.key;
-  drawChart(currentFraction());
+  drawChartSoon();
   drawStrip();
   setStatus('ready', `Done: ${cur.name} → ${cur.dyn.trace.label}.`);
   scheduleTiming(!state.running);   // refresh() starts it when its pass is over

@@ -191,11 +191,13 @@ async function open(page) {
   await ready(page);
 }
 
-/** Loads every sample (or 30 files of one's own) and waits for their routes; returns the file names. */
+/** Loads every sample (or 30 files of one's own) and waits for their routes, and for the other models' cards (read
+ *  once the page is idle, they redraw the chart); returns the file names. */
 async function loadFirst(page) {
   if (gallery.length) await page.click('#gallery-all');
   else await page.setInputFiles('#file', many.slice(0, 30));
   await settled(page, firstFiles.length);
+  await page.locator('#chart[data-cards="read"]').waitFor({ state: 'attached', timeout: TIMEOUT });
   return [...firstFiles];
 }
 
