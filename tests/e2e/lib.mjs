@@ -384,6 +384,20 @@ export async function openDemo(browser, base, { viewport, model = null }) {
   return page;
 }
 
+/** A screenshot of the whole page. The views below the fold are laid out and painted only near the viewport
+ *  (style.css: content-visibility), which a full-page capture does not scroll; they are made visible for it. */
+export async function fullShot(page, path) {
+  await page.evaluate(() => {
+    for (const e of document.querySelectorAll('body *')) {
+      if (getComputedStyle(e).contentVisibility === 'auto') { e.style.contentVisibility = 'visible'; e.dataset.shotCv = ''; }
+    }
+  });
+  await page.screenshot({ path, fullPage: true });
+  await page.evaluate(() => {
+    for (const e of document.querySelectorAll('[data-shot-cv]')) { e.style.contentVisibility = ''; delete e.dataset.shotCv; }
+  });
+}
+
 /** Opens `url` and waits for the load event: every script, style and module the page names was served.
  *  (Navigations that never reached "load" here were the demo server's: tiny_http left a connection unread;
  *  tools/www/tests/server.rs keeps that from coming back.) */

@@ -15,6 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
+  fullShot,
   CHROMIUM, artifacts, browserPerFile, cli, cliClassify, cliInfo, makeImage, need, pageTest, readCard, root, withCard, www,
   withRandomGates, writePng, gotoPage
 } from './lib.mjs';
@@ -47,7 +48,7 @@ const staticModelOf = (path, c) => (c.static_reference ? join(root, 'www', 'mode
 
 const text = async (page, sel) => (await page.locator(sel).textContent()).trim();
 const digits = (s) => Number(String(s).replace(/[^0-9]/g, ''));
-const shot = (page, name) => page.screenshot({ path: join(artifacts, name), fullPage: true });
+const shot = (page, name) => fullShot(page, join(artifacts, name));
 
 async function ready(page) {
   await page.locator('#status[data-state="ready"]').waitFor({ timeout: TIMEOUT });
@@ -653,5 +654,5 @@ pageTest(env, 'no WebAssembly: a message, not a blank page', PAGE, async (p) => 
   await page.locator('#fatal').waitFor({ state: 'visible', timeout: TIMEOUT });
   const fatalText = await text(page, '#fatal');
   check('no WebAssembly: says so', /does not support WebAssembly/i.test(fatalText), fatalText);
-  await page.screenshot({ path: join(artifacts, '10-no-wasm.png'), fullPage: true });
+  await fullShot(page, join(artifacts, '10-no-wasm.png'));
 });

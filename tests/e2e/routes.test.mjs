@@ -12,6 +12,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  fullShot,
   CHROMIUM, artifacts, browserPerFile, cli, cliClassify, cliInfo, makeImage, need, pageTest, readCard, root, writePng, gotoPage
 } from './lib.mjs';
 
@@ -172,7 +173,7 @@ async function calm(page) {
   await page.evaluate(() => document.activeElement?.blur?.());
   await page.mouse.move(1, 1);
 }
-const shot = async (page, name) => { await calm(page); await page.screenshot({ path: join(artifacts, name), fullPage: true }); };
+const shot = async (page, name) => { await calm(page); await fullShot(page, join(artifacts, name)); };
 const part = async (page, sel, name) => { await calm(page); await page.locator(sel).screenshot({ path: join(artifacts, name) }); };
 
 // ---- the tests ----------------------------------------------------------------------------

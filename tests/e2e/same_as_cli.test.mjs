@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  fullShot,
   artifacts, browserPerFile, cli, cliClassify, encodePng, makeImage, need, pageTest, root, gotoPage
 } from './lib.mjs';
 
@@ -146,7 +147,7 @@ pageTest(env, 'what if: forcing blocks (click, Enter) = lcnet classify --force-o
   check(`what if ${a.id} and ${b.id} forced (Enter on a focused block): MACs = the CLI's with both overrides`,
     Number(await box.getAttribute('data-macs')) === cliAB.macs, `${await box.getAttribute('data-macs')} vs ${cliAB.macs}`);
   await page.locator('#blocks').screenshot({ path: join(artifacts, 'same-as-cli-whatif.png') });
-  await page.screenshot({ path: join(artifacts, 'same-as-cli-whatif-page.png'), fullPage: true });
+  await fullShot(page, join(artifacts, 'same-as-cli-whatif-page.png'));
   await page.locator(`#blocks .blk[data-stage="${a.id[0]}"][data-index="${a.id.slice(2)}"]`).click();
   await page.waitForFunction(() => document.querySelectorAll('#blocks .blk[data-forced]').length === 1, null, { timeout: TIMEOUT });
   await page.click('#whatif-clear');
