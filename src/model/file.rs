@@ -27,22 +27,19 @@ fn to_f32(name: &str, view: &TensorView<'_>) -> Result<Tensor> {
             })
         }
     };
-    // f32 is checked on the file's bytes: a copy of every tensor costs more than the check in wasm
+    let t = Tensor::from_raw_buffer(view.data(), dtype, view.shape(), &Device::Cpu)?
+        .to_dtype(DType::F32)?;
     let finite = match dtype {
+        // on the file's bytes: a copy of every tensor costs more than the check in wasm
         DType::F32 => view
             .data()
             .chunks_exact(4)
             .all(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]).is_finite()),
-        _ => true,
-    };
-    let t = Tensor::from_raw_buffer(view.data(), dtype, view.shape(), &Device::Cpu)?
-        .to_dtype(DType::F32)?;
-    let finite = finite && {
-        dtype == DType::F32
-            || t.flatten_all()?
-                .to_vec1::<f32>()?
-                .iter()
-                .all(|v| v.is_finite())
+        _ => t
+            .flatten_all()?
+            .to_vec1::<f32>()?
+            .iter()
+            .all(|v| v.is_finite()),
     };
     if !finite {
         return Err(Error::NotFinite(name.to_string()));
