@@ -40,8 +40,8 @@ fi
 
 # --- run both ------------------------------------------------------------------------------------
 status=0
-say "eslint $("$eslint" --version): www/*.js, tests/e2e/*.{mjs,js}, tests/unit/*.mjs"
-if "$eslint" --config "$dir/eslint.config.mjs" --max-warnings 0 www tests/e2e tests/unit; then
+say "eslint $("$eslint" --version): www/*.js, src/*.js, tests/e2e/*.{mjs,js}, tests/unit/*.mjs"
+if "$eslint" --config "$dir/eslint.config.mjs" --max-warnings 0 www src tests/e2e tests/unit; then
   say "eslint ok"
 else
   say "eslint FAILED"

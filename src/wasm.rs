@@ -6,6 +6,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::exec::{Mode, Options};
 use crate::preprocess;
+use crate::trace::Trace;
 
 fn js_err(e: impl std::fmt::Display) -> JsError {
     JsError::new(&e.to_string())
@@ -14,6 +15,53 @@ fn js_err(e: impl std::fmt::Display) -> JsError {
 fn to_js<T: Serialize>(v: &T) -> Result<JsValue, JsError> {
     v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(js_err)
+}
+
+#[wasm_bindgen(module = "/src/wasm_trace.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = completeTrace)]
+    fn complete_trace(head: &JsValue, nums: &[f64], lists: &[f32]);
+}
+
+/// The numbers `complete_trace` reads per block (src/wasm_trace.js's `NUMS_PER_BLOCK`).
+const NUMS_PER_BLOCK: usize = 13;
+
+/// A trace as the JavaScript object `to_js` would make of it, field for field, ≈ 4× faster: serde
+/// crosses the boundary once or more per number, and a ResNet-56 trace holds thousands (every
+/// block's kept channels, scales and C-Net values). Here serde writes the few top-level fields and
+/// the blocks and logits cross as two arrays of numbers, which `completeTrace`
+/// (src/wasm_trace.js) turns into the same objects.
+fn trace_to_js(mut trace: Trace) -> Result<JsValue, JsError> {
+    let blocks = std::mem::take(&mut trace.blocks);
+    let logits = std::mem::take(&mut trace.logits);
+    let head = to_js(&trace)?;
+    let mut nums = Vec::with_capacity(blocks.len() * NUMS_PER_BLOCK);
+    let mut lists = Vec::new();
+    for b in &blocks {
+        let flag = |on: bool| if on { 1.0 } else { 0.0 };
+        nums.extend_from_slice(&[
+            b.stage as f64,
+            b.index as f64,
+            flag(b.executed),
+            b.s_l.map_or(0.0, f64::from),
+            b.channels_total as f64,
+            b.kept.len() as f64,
+            b.macs as f64,
+            b.macs_gates as f64,
+            b.macs_static as f64,
+            b.out_hw as f64,
+            b.forced.map_or(-1.0, flag),
+            flag(b.s_c.is_some()),
+            flag(b.s_l.is_some()),
+        ]);
+        // channel indices are far below 2^24, exact in f32
+        lists.extend(b.kept.iter().map(|&k| k as f32));
+        lists.extend_from_slice(&b.scales);
+        lists.extend_from_slice(b.s_c.as_deref().unwrap_or_default());
+    }
+    lists.extend_from_slice(&logits);
+    complete_trace(&head, &nums, &lists);
+    Ok(head)
 }
 
 /// Options as they come from JavaScript; every field optional.
@@ -112,7 +160,7 @@ impl Model {
         height: u32,
         options: JsValue,
     ) -> Result<JsValue, JsError> {
-        self.run(rgba, width, height, options, crate::Classifier::classify)
+        trace_to_js(self.run(rgba, width, height, options, crate::Classifier::classify)?)
     }
 
     /// [`Model::classify`] on the reference path (candle's stock convolutions on sliced
@@ -126,13 +174,13 @@ impl Model {
         height: u32,
         options: JsValue,
     ) -> Result<JsValue, JsError> {
-        self.run(
+        trace_to_js(self.run(
             rgba,
             width,
             height,
             options,
             |c: &crate::Classifier, x: &[f32], o: &Options| c.classify_reference(x, o),
-        )
+        )?)
     }
 
     /// Where [`Model::classify`]'s pass spends its time, part by part and block by block
@@ -146,7 +194,7 @@ impl Model {
         height: u32,
         options: JsValue,
     ) -> Result<JsValue, JsError> {
-        self.run(rgba, width, height, options, crate::Classifier::time_split)
+        to_js(&self.run(rgba, width, height, options, crate::Classifier::time_split)?)
     }
 
     /// What the network sees for these pixels (the centre square at the input size, before
@@ -173,18 +221,18 @@ impl Model {
 
 impl Model {
     /// Pre-processes RGBA pixels and runs them through `engine`.
-    fn run<T: Serialize>(
+    fn run<T>(
         &self,
         rgba: &[u8],
         width: u32,
         height: u32,
         options: JsValue,
         engine: fn(&crate::Classifier, &[f32], &Options) -> crate::Result<T>,
-    ) -> Result<JsValue, JsError> {
+    ) -> Result<T, JsError> {
         let opts = self.options(options)?;
         let input =
             preprocess::to_input(rgba, width, height, 4, &self.net.card.input).map_err(js_err)?;
-        to_js(&engine(&self.net, &input, &opts).map_err(js_err)?)
+        engine(&self.net, &input, &opts).map_err(js_err)
     }
 
     fn options(&self, options: JsValue) -> Result<Options, JsError> {

@@ -70,6 +70,7 @@ const cases = [
   { mode: 'c', tau_c: 0.5 },
   { mode: 'lc', tau_l: 1, tau_c: 1 },    // everything skippable is skipped
   { mode: 'lc', tau_l: -1, tau_c: -1 },  // nothing skipped: the static network plus gate cost
+  { mode: 'lc', tau_l: 0.5, tau_c: 0.5, force_on: ['1.0'], force_off: ['2.1'] },
 ];
 
 function cliArgs(opts) {
@@ -77,7 +78,37 @@ function cliArgs(opts) {
   if (opts.mode) args.push('--mode', opts.mode);
   if (opts.tau_l !== undefined) args.push('--tau-l', String(opts.tau_l));
   if (opts.tau_c !== undefined) args.push('--tau-c', String(opts.tau_c));
+  if (opts.force_on) args.push('--force-on', opts.force_on.join(','));
+  if (opts.force_off) args.push('--force-off', opts.force_off.join(','));
   return args;
+}
+
+/**
+ * How the wasm trace `w` (or one of its blocks) differs from the CLI's `n` in form: keys and their
+ * order (the CLI's `file` aside), types, list lengths, and values (gate values and scales within 1e-4, the rest exactly;
+ * elapsed_ms, logits and nested blocks are compared elsewhere). The wasm module builds the blocks in
+ * JavaScript (src/wasm_trace.js), not with serde: this keeps the two objects the same.
+ */
+function sameShape(w, n, where) {
+  const out = [];
+  const keys = Object.keys(n).filter((k) => k !== 'file'); // the CLI's own: which input the trace is of
+  if (Object.keys(w).join() !== keys.join()) {
+    return [`${where}: keys wasm [${Object.keys(w)}] vs native [${keys}]`];
+  }
+  const near = (a, b, key) => (['s_l', 's_c', 'scales', 'prob', 'tau_l', 'tau_c'].includes(key) ? Math.abs(a - b) <= 1e-4 : a === b);
+  for (const key of keys) {
+    if (['elapsed_ms', 'logits', 'blocks', 'top'].includes(key)) continue;
+    const a = w[key];
+    const b = n[key];
+    if (Array.isArray(b)) {
+      if (!Array.isArray(a) || a.length !== b.length || a.some((v, i) => !near(v, b[i], key))) {
+        out.push(`${where}: ${key} differs (wasm ${JSON.stringify(a)?.slice(0, 80)})`);
+      }
+    } else if (b === null || typeof b !== 'number' ? a !== b : typeof a !== 'number' || !near(a, b, key)) {
+      out.push(`${where}: ${key} wasm ${JSON.stringify(a)} vs native ${JSON.stringify(b)}`);
+    }
+  }
+  return out;
 }
 
 /** Runs `fn(model)` on a fresh wasm Model (of `build`, default the SIMD128 one) of the file at `path`, freed afterwards. */
@@ -122,7 +153,9 @@ for (const build of builds) for (const [model_, path] of [[shipped.replace(root 
               if (b[key] !== nb[key]) failures.push(`${where}: block ${b.stage}.${b.index} ${key} wasm ${b[key]} vs native ${nb[key]}`);
             }
             if (b.kept.join() !== nb.kept.join()) failures.push(`${where}: block ${b.stage}.${b.index} kept channels differ`);
+            failures.push(...sameShape(b, nb, `${where}: block ${b.stage}.${b.index}`));
           });
+          failures.push(...sameShape(w, n, where));
         }), build);
         total.maxDelta = Math.max(total.maxDelta, maxDelta);
         total.maxRel = Math.max(total.maxRel, maxRel);

@@ -27,6 +27,11 @@ export default [
     files: ['www/**/*.js'],
     languageOptions: { globals: globals.browser },
   },
+  // The wasm module's JavaScript half (src/wasm_trace.js), imported by its glue in the worker.
+  {
+    files: ['src/**/*.js'],
+    languageOptions: { globals: globals.worker },
+  },
   // Module Web Workers: the page's inference worker and the benchmark's.
   {
     files: ['www/worker.js', 'tests/e2e/bench-worker.js'],
