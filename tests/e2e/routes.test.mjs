@@ -288,9 +288,14 @@ pageTest(env, 'the scatter: hover and arrow keys show which image a point is; En
   const rows = await readRows(page);
   const pick = (i) => rows[Math.min(rows.length - 1, i)].file;
   const pt = page.locator(`#scatter .sc-pt[data-file="${pick(7)}"]`);
+  // The panels below the fold are laid out only near the viewport (content-visibility: auto): scroll
+  // there and let two frames lay them out first, or the points can move under a pointer already on one.
+  await page.locator('#scatter').scrollIntoViewIfNeeded();
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
   await pt.hover();
   const tip = page.locator('#scatter .chart-tip');
   check('hovering a scatter point shows which image it is', (await tip.isVisible()) && (await tip.textContent()).includes(pick(7)), await tip.textContent());
+  await page.mouse.move(0, 0); // the keyboard's turn: no point left under the pointer
   await page.locator('#scatter .sc-pt[tabindex="0"]').focus();
   await page.keyboard.press('End');
   const lastFile = await page.evaluate(() => document.activeElement?.dataset.file);
