@@ -327,6 +327,14 @@ def test_init_gates_fine_tunes_a_trained_lcnet_and_the_teacher_can_come_from_els
     assert teacher(torch.randn(2, 3, 32, 32), mode="static").shape == (2, 10)
     with pytest.raises(ValueError, match="holds no gates"):
         T.build_model(dict(cfg, init_from=str(tmp_path / "bb.pt")), torch.device("cpu"), lambda msg: None)
+    # a list is an ensemble: its output's softmax is the mean of its members' probabilities
+    ens = T.make_teacher(dict(cfg, teacher_from=[str(tmp_path / "bb.pt"), str(tmp_path / "deep.pt")]),
+                         torch.device("cpu"))
+    x = torch.randn(3, 3, 32, 32)
+    with torch.no_grad():
+        want = (bb.eval()(x, mode="static").softmax(1) + deep.eval()(x, mode="static").softmax(1)) / 2
+        got = ens(x, mode="static").softmax(1)
+    assert torch.allclose(got, want, atol=1e-6) and not any(p.requires_grad for p in ens.parameters())
 
 
 def test_init_rescale_gates_gives_loaded_gates_the_exports_scale():
