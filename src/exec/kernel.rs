@@ -391,6 +391,8 @@ struct Task<'a> {
     post: Post,
     /// The output's row pitch ([`OutLayout::pitch`]).
     out_pitch: usize,
+    /// The 9 taps, as a slice whose length the compiler cannot see.
+    taps: &'a [usize],
 }
 
 /// A group of `N` output channels: per channel, its weights, bias, output plane (at pixel
@@ -432,7 +434,7 @@ unsafe fn tile<S: Simd, const OC: usize, const R: usize, const NV: usize>(
         // SAFETY: plane j exists (`planes.len() ≥ in_idx.len()·chan_len`, checked in `conv`).
         let chan = unsafe { planes.add(j * g.chan_len + base) };
         let wi = i * 9;
-        for (k, &off) in g.taps.iter().enumerate() {
+        for (k, &off) in t.taps.iter().enumerate() {
             let mut px = [[S::splat(0.0); NV]; R];
             for (r, row) in px.iter_mut().enumerate() {
                 for (v, p) in row.iter_mut().enumerate() {
@@ -752,6 +754,11 @@ pub fn conv(
             Epilogue::Residual { .. } => Post::Residual,
         },
         out_pitch: layout.pitch,
+        // Opaque length: fully unrolled over the 9 taps, the loop's weight broadcasts were
+        // hoisted and spilled to the stack, and the passes ran 2.4× slower in the processes
+        // whose stack sat where those spills alias the input planes (4K aliasing: 6 of 80
+        // stack offsets measured). A loop the compiler cannot unroll keeps them in registers.
+        taps: &geo.taps[..std::hint::black_box(geo.taps.len())],
     };
     let out = &mut dest;
     #[cfg(not(test))]
