@@ -106,6 +106,7 @@ fn bench_reports_times_macs_and_the_kernel_it_ran() {
             "ms_dynamic",
             "ms_static_stock",
             "realised_ratio",
+            "realised_ratio_paired",
         ] {
             let x = v[k].as_f64().unwrap_or(f64::NAN);
             assert!(x.is_finite() && x > 0.0, "{k} = {x} with --kernel {kernel}");
