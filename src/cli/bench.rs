@@ -314,11 +314,13 @@ fn measure(
         for _ in 0..a.runs {
             let start = Instant::now();
             let s = net.classify(x, &stat)?;
-            ts.push(ms(start));
+            let ms_s = ms(start);
             let start = Instant::now();
             let d = net.classify(x, dynamic)?;
-            td.push(ms(start));
-            tp.push((td[td.len() - 1] / ts[ts.len() - 1]) / (d.macs as f64 / s.macs as f64));
+            let ms_d = ms(start);
+            ts.push(ms_s);
+            td.push(ms_d);
+            tp.push((ms_d / ms_s) / (d.macs as f64 / s.macs as f64));
             let share = (a.runs * inputs.len()) as f64;
             t.macs_static = s.macs as f64;
             t.macs_dynamic += d.macs as f64 / share;

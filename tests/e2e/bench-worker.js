@@ -123,7 +123,7 @@ async function run(cfg) {
     if (stock) stock(rgba);
   }
   const keys = ['static', 'dynamic', 'onnx', 'stock', 'static_inner', 'dynamic_inner',
-    'pair_static_onnx', 'pair_dynamic_static', 'pair_dynamic_onnx', 'pair_realised'];
+    'pair_static_onnx', 'pair_dynamic_onnx', 'pair_realised'];
   const per = Object.fromEntries(keys.map((k) => [k, []]));
   const macsStatic = [], macsDynamic = [], blocksRun = [], agree = [];
   let maxDiff = 0;
@@ -149,13 +149,12 @@ async function run(cfg) {
       // Paired ratios: the three calls of one run are milliseconds apart, so load bursts on a busy
       // machine hit them alike; their median is steadier than a ratio of separate medians.
       t.pair_static_onnx.push(t.static.at(-1) / t.onnx.at(-1));
-      t.pair_dynamic_static.push(t.dynamic.at(-1) / t.static.at(-1));
       t.pair_dynamic_onnx.push(t.dynamic.at(-1) / t.onnx.at(-1));
+      // The realised-saving ratio over this image's own share of the MACs: images differ in what the
+      // gates keep, so dividing by the mean share instead would tie the figure to which image happens
+      // to be the median one.
+      t.pair_realised.push((t.dynamic.at(-1) / t.static.at(-1)) / (d.macs / s.macs));
     }
-    // This image's realised-saving ratio from its paired runs, over its own share of the MACs: images
-    // differ in what the gates keep, so dividing by the mean share instead would tie the figure to
-    // which image happens to be the median one.
-    t.pair_realised.push(median(t.pair_dynamic_static) / (d.macs / s.macs));
     // The stock path in runs of its own, as `lcnet bench` times it: between the fast passes, what it
     // allocates would weigh on the passes after it.
     for (let r = 0; stock && r < cfg.runs; r++) {
