@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 pub use crate::model::Mode;
-use crate::model::{Affine, Block, Gate, Network};
+use crate::model::{Affine, Block, Network};
 
 /// A residual block by its place: stage (1-based) and index within the stage (0-based), written
 /// `S.I` as in `lcnet info` and the page's map (`2.3` is `layer2.3`).
@@ -194,12 +194,11 @@ pub struct ImageOutput {
 /// decide identically for identical `p`.
 pub(crate) fn decide(block: &Block, p: &[f32], opts: &Options) -> Decision {
     let mut gate_macs = 0;
-    let mut run = |g: &Gate| {
-        gate_macs += g.weight.len() as u64;
-        g.eval(p)
-    };
     let s_l = match (&block.gate_l, opts.mode.uses_l()) {
-        (Some(g), true) => Some(run(g)[0]),
+        (Some(g), true) => {
+            gate_macs += g.weight.len() as u64;
+            Some(g.eval_first(p))
+        }
         _ => None,
     };
     let executed = opts
@@ -215,7 +214,10 @@ pub(crate) fn decide(block: &Block, p: &[f32], opts: &Options) -> Decision {
         };
     }
     let s_c = match (&block.gate_c, opts.mode.uses_c()) {
-        (Some(g), true) => Some(run(g)),
+        (Some(g), true) => {
+            gate_macs += g.weight.len() as u64;
+            Some(g.eval(p))
+        }
         _ => None,
     };
     let kept = match &s_c {

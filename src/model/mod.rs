@@ -27,7 +27,8 @@ pub struct Affine {
 /// scalar code so that they take identical keep/skip decisions.
 #[derive(Debug, Clone)]
 pub struct Gate {
-    /// Row-major `[outputs, inputs]`.
+    /// `[inputs, outputs]`: the trained `[outputs, inputs]` matrix transposed at load, so that
+    /// [`Gate::eval`] adds one input's column to every output at once.
     pub weight: Vec<f32>,
     /// `[outputs]`.
     pub bias: Vec<f32>,
@@ -40,12 +41,48 @@ pub struct Gate {
 impl Gate {
     /// `clamp(W·p + b, 0, 1)` for one pooled input `p` of length `inputs`.
     pub fn eval(&self, p: &[f32]) -> Vec<f32> {
-        (0..self.outputs)
-            .map(|o| {
-                let row = &self.weight[o * self.inputs..(o + 1) * self.inputs];
-                (dot(row, p) + self.bias[o]).clamp(0.0, 1.0)
-            })
-            .collect()
+        let mut out = Vec::with_capacity(self.outputs);
+        self.eval_into(p, &mut out);
+        out
+    }
+
+    /// [`Gate::eval`] into `out`. Accumulated input by input over all outputs (vectors across
+    /// outputs), not as one dot product per output: a C-Net of 64 outputs took 2.4 µs per block
+    /// as 64 short dot products, each ending in a horizontal sum.
+    pub fn eval_into(&self, p: &[f32], out: &mut Vec<f32>) {
+        out.clear();
+        out.extend_from_slice(&self.bias[..self.outputs]);
+        if self.outputs == 1 {
+            // an L-Net: one dot product, in partial sums
+            out[0] += dot(&self.weight[..self.inputs], &p[..self.inputs]);
+        } else {
+            let cols = self.weight.chunks_exact(self.outputs);
+            for (col, &x) in cols.zip(&p[..self.inputs]) {
+                for (o, &w) in out.iter_mut().zip(col) {
+                    *o += w * x;
+                }
+            }
+        }
+        for o in out.iter_mut() {
+            *o = o.clamp(0.0, 1.0);
+        }
+    }
+
+    /// The first output of [`Gate::eval`] (an L-Net's only one), without a vector.
+    pub fn eval_first(&self, p: &[f32]) -> f32 {
+        let mut v = self.bias[0];
+        if self.outputs == 1 {
+            v += dot(&self.weight[..self.inputs], &p[..self.inputs]);
+        } else {
+            for (col, &x) in self
+                .weight
+                .chunks_exact(self.outputs)
+                .zip(&p[..self.inputs])
+            {
+                v += col[0] * x;
+            }
+        }
+        v.clamp(0.0, 1.0)
     }
 }
 
@@ -211,7 +248,7 @@ impl Network {
                     let w = get(&format!("{name}.weight"))?;
                     let (outputs, inputs) = w.dims2()?;
                     Ok(Some(Gate {
-                        weight: w.flatten_all()?.to_vec1::<f32>()?,
+                        weight: w.t()?.contiguous()?.flatten_all()?.to_vec1::<f32>()?,
                         bias: get(&format!("{name}.bias"))?.to_vec1::<f32>()?,
                         inputs,
                         outputs,
