@@ -135,6 +135,8 @@ DEFAULTS = dict(
     lambda_polar=0.0,            # gated passes: loss += lambda_polar * mean over gate outputs of (1 - factor) where a
                                  # unit runs with a factor below 1 (kept units pulled to the static side's factor 1)
     band_exempt_first=True,      # a stage's first (downsampling) block may run for every image
+    band_free_stages=[],         # stages (1-3) whose blocks the band leaves alone: they may run for every image (or
+                                 # none), so the compute term takes its savings elsewhere
     usage_t=0.0,                 # "hard_st": > 0 gives the usage (compute and band terms) the gradient of
                                  # sigmoid((z - tau) / usage_t) rather than of z (see model._gate_st)
     gate_input_grad=True,        # "hard_st": gradients of the gated passes reach the backbone through the gates' inputs
@@ -625,8 +627,10 @@ def band_loss(model, infos, cfg) -> torch.Tensor:
     (pruned) or, unless exempt, on for every image (ConvNet-AIG's per-layer target rate, as a band)."""
     lo, hi = cfg["rate_band"]
     total = None
-    for blk, info in zip(model.blocks(), infos):
-        if info["ul"] is None:
+    blocks = model.blocks()
+    per_stage = len(blocks) // 3
+    for i, (blk, info) in enumerate(zip(blocks, infos)):
+        if info["ul"] is None or i // per_stage + 1 in cfg["band_free_stages"]:
             continue
         rate = info["ul"].float().mean()
         term = F.relu(lo - rate) ** 2

@@ -404,6 +404,23 @@ def test_joint_band_term_reaches_a_block_that_runs_for_too_few_images():
     assert m.layer1[1].gate_l.bias.grad.item() < 0  # and 1.1's up, though the clamp holds it at 0 for every image
 
 
+@pytest.mark.parametrize("free, outside", [([], 7), ([1], 4), ([3], 5), ([1, 2, 3], 0)])
+def test_band_leaves_the_free_stages_alone(free, outside):
+    from lcnet_train.model import ResNetCifar
+    cfg = T.load_config("r20_perimage_l", ["precision=fp32", "channels_last=false", f"band_free_stages={free}"])
+    torch.manual_seed(0)
+    m = ResNetCifar(20).add_gates(seed=0)
+    with torch.no_grad():  # as above: 1.1 off for every image, every other block on for every one
+        m.layer1[1].gate_l.bias.fill_(-5.0)
+        m.layer1[1].gate_l.weight.zero_()
+    m.train()
+    x = torch.randn(8, 3, 32, 32)
+    _, infos = m(x, mode="hard_st", tau_l=0.0, tau_c=0.0, trace=True)
+    band = T.band_loss(m, infos, cfg)
+    # of the 7 blocks outside the band (1.0, 1.1, 1.2, 2.1, 2.2, 3.1, 3.2), those of the free stages drop out
+    assert band.item() == pytest.approx(outside * 0.1 ** 2, rel=1e-5, abs=1e-12)
+
+
 def test_channel_gates_that_read_nothing_keep_the_same_channels_for_every_image():
     cfg = T.load_config("r20_sandwich_q", ["precision=fp32", "channels_last=false", "init_from=null"])
     m, _ = T.build_model(cfg, torch.device("cpu"), lambda *_: None)
