@@ -627,10 +627,8 @@ def band_loss(model, infos, cfg) -> torch.Tensor:
     (pruned) or, unless exempt, on for every image (ConvNet-AIG's per-layer target rate, as a band)."""
     lo, hi = cfg["rate_band"]
     total = None
-    blocks = model.blocks()
-    per_stage = len(blocks) // 3
-    for i, (blk, info) in enumerate(zip(blocks, infos)):
-        if info["ul"] is None or i // per_stage + 1 in cfg["band_free_stages"]:
+    for i, (blk, info) in enumerate(zip(model.blocks(), infos)):
+        if info["ul"] is None or i // model.n + 1 in cfg["band_free_stages"]:
             continue
         rate = info["ul"].float().mean()
         term = F.relu(lo - rate) ** 2
