@@ -328,11 +328,13 @@ def _used(s: torch.Tensor, tau: float = 0.0) -> torch.Tensor:
 
 
 def soft_macs(model: ResNetCifar, infos: list[dict], proxy: str = "soft", tau_l: float = 0.0,
-              tau_c: float = 0.0) -> torch.Tensor:
+              tau_c: float = 0.0, l_grad: float = 1.0) -> torch.Tensor:
     """Differentiable per-image MACs. proxy "soft": usage = the gate values, s_L and mean(s_C) (LCNET.md);
     "ste": usage = whether a gate is above its threshold, i.e. the exact MACs at thresholds tau_l/tau_c (0: what
     the soft-gated training forward pass equals), with the gradient of the gate values (straight-through);
-    "st": the usage a "hard_st" pass recorded (the same exact MACs, the gradient passed to the pre-activations)."""
+    "st": the usage a "hard_st" pass recorded (the same exact MACs, the gradient passed to the pre-activations).
+    l_grad scales only the gradient that reaches the L gates' usage (the value is unchanged): below 1, skipping a
+    whole block looks less rewarding to the compute term than skipping the same MACs of channels."""
     if proxy not in ("soft", "ste", "st"):
         raise ValueError(f"macs proxy {proxy!r}")
     geo = block_geometry(model)
@@ -344,6 +346,8 @@ def soft_macs(model: ResNetCifar, infos: list[dict], proxy: str = "soft", tau_l:
             s_c = _used(s_c, tau_c) if s_c is not None else None
         elif proxy == "st":  # the usage a "hard_st" pass recorded (exact MACs, gradient to the pre-activations)
             s_l, s_c = info["ul"], info["uc"]
+        if s_l is not None and l_grad != 1.0:
+            s_l = l_grad * s_l + (1.0 - l_grad) * s_l.detach()
         u_l = s_l if s_l is not None else 1.0
         dens = s_c.mean(1) if s_c is not None else 1.0
         term = (cin if s_l is not None else 0) + u_l * (

@@ -137,6 +137,8 @@ DEFAULTS = dict(
     band_exempt_first=True,      # a stage's first (downsampling) block may run for every image
     band_free_stages=[],         # stages (1-3) whose blocks the band leaves alone: they may run for every image (or
                                  # none), so the compute term takes its savings elsewhere
+    macs_l_grad=1.0,             # gated passes: the share of the compute term's gradient that reaches the L gates
+                                 # (the MACs themselves stay exact); below 1 the savings move from blocks to channels
     usage_t=0.0,                 # "hard_st": > 0 gives the usage (compute and band terms) the gradient of
                                  # sigmoid((z - tau) / usage_t) rather than of z (see model._gate_st)
     gate_input_grad=True,        # "hard_st": gradients of the gated passes reach the backbone through the gates' inputs
@@ -699,7 +701,7 @@ def sandwich_step(model, xb, yb, cfg, smacs, seed, precision, device, epochs_don
                 loss = cfg["sw_ce"] * F.cross_entropy(logits, yb, label_smoothing=cfg["label_smoothing"])
                 if cfg["distill"]:
                     loss = loss + cfg["distill"] * _kd(logits, t_logits, t)
-                frac = soft_macs(model, infos, "st").mean() / smacs
+                frac = soft_macs(model, infos, "st", l_grad=cfg["macs_l_grad"]).mean() / smacs
                 if cfg["lambda_f"]:
                     loss = loss + cfg["lambda_f"] * (frac - rho) ** 2
                 if cfg["lambda_band"]:

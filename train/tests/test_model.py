@@ -181,6 +181,26 @@ def test_hard_st_runs_the_hard_forward_and_keeps_clamped_gates_alive():
     assert m.layer1[0].gate_l.weight.grad.abs().sum() > 0
 
 
+def test_macs_l_grad_scales_only_the_block_gates_gradient():
+    torch.manual_seed(0)
+    m = ResNetCifar(20).add_gates(seed=3, init_std=0.3, init_bias=0.5)
+    for blk in m.blocks():  # the compute term then reaches each gate through its own usage only
+        blk.gate_input_grad = False
+    x = torch.randn(3, 3, 32, 32)
+    grads, values = [], []
+    for w in (1.0, 0.25):
+        m.zero_grad()
+        _, infos = m(x, mode="hard_st", tau_l=0.4, tau_c=0.4, trace=True)
+        frac = soft_macs(m, infos, "st", l_grad=w)
+        values.append(frac.detach())
+        frac.sum().backward()
+        grads.append((m.layer2[1].gate_l.bias.grad.clone(), m.layer2[1].gate_c.bias.grad.clone()))
+    assert torch.equal(values[0], values[1])  # the MACs stay exact
+    assert grads[0][0].abs().item() > 0
+    assert torch.allclose(grads[1][0], 0.25 * grads[0][0])
+    assert torch.allclose(grads[1][1], grads[0][1])
+
+
 def test_budget_input_starts_neutral_and_then_moves_the_gates():
     torch.manual_seed(0)
     m = ResNetCifar(20).add_gates(seed=2, init_std=0.5, init_bias=0.5)
