@@ -137,6 +137,9 @@ DEFAULTS = dict(
     band_exempt_first=True,      # a stage's first (downsampling) block may run for every image
     band_free_stages=[],         # stages (1-3) whose blocks the band leaves alone: they may run for every image (or
                                  # none), so the compute term takes its savings elsewhere
+    stage_bands=[],              # per stage (1-3), a [lo, hi] band in place of rate_band, or null to keep it: e.g.
+                                 # [[0.7, 0.95], null, null] holds stage 1's blocks on for most images (depth kept,
+                                 # savings taken from channels, as the pruned lcnet-r56 spends its stage 1)
     macs_l_grad=1.0,             # gated passes: the share of the compute term's gradient that reaches the L gates
                                  # (the MACs themselves stay exact); below 1 the savings move from blocks to channels
     usage_t=0.0,                 # "hard_st": > 0 gives the usage (compute and band terms) the gradient of
@@ -627,11 +630,14 @@ def polar_loss(infos) -> torch.Tensor:
 def band_loss(model, infos, cfg) -> torch.Tensor:
     """Each block's batch share of images that run it, held in rate_band: no block may be off for every image
     (pruned) or, unless exempt, on for every image (ConvNet-AIG's per-layer target rate, as a band)."""
-    lo, hi = cfg["rate_band"]
+    bands = list(cfg["stage_bands"] or [])
     total = None
     for i, (blk, info) in enumerate(zip(model.blocks(), infos)):
-        if info["ul"] is None or i // model.n + 1 in cfg["band_free_stages"]:
+        stage = i // model.n + 1
+        if info["ul"] is None or stage in cfg["band_free_stages"]:
             continue
+        own = bands[stage - 1] if stage <= len(bands) else None
+        lo, hi = own if own is not None else cfg["rate_band"]
         rate = info["ul"].float().mean()
         term = F.relu(lo - rate) ** 2
         if not (cfg["band_exempt_first"] and blk.downsample):

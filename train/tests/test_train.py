@@ -421,6 +421,22 @@ def test_band_leaves_the_free_stages_alone(free, outside):
     assert band.item() == pytest.approx(outside * 0.1 ** 2, rel=1e-5, abs=1e-12)
 
 
+def test_a_stage_band_replaces_the_band_for_its_stage_only():
+    from lcnet_train.model import ResNetCifar
+    cfg = T.load_config("r20_perimage_l", ["precision=fp32", "channels_last=false",
+                                           "stage_bands=[[0.5, 0.9], null]"])
+    torch.manual_seed(0)
+    m = ResNetCifar(20).add_gates(seed=0)
+    with torch.no_grad():  # as above: 1.1 off for every image, every other block on for every one
+        m.layer1[1].gate_l.bias.fill_(-5.0)
+        m.layer1[1].gate_l.weight.zero_()
+    m.train()
+    x = torch.randn(8, 3, 32, 32)
+    _, infos = m(x, mode="hard_st", tau_l=0.0, tau_c=0.0, trace=True)
+    # stage 1: 1.1 is 0.5 under its band, 1.0 and 1.2 0.1 over; stages 2 and 3 keep [0.1, 0.9]: 4 blocks 0.1 over
+    assert T.band_loss(m, infos, cfg).item() == pytest.approx(0.5 ** 2 + 6 * 0.1 ** 2, rel=1e-5)
+
+
 def test_channel_gates_that_read_nothing_keep_the_same_channels_for_every_image():
     cfg = T.load_config("r20_sandwich_q", ["precision=fp32", "channels_last=false", "init_from=null"])
     m, _ = T.build_model(cfg, torch.device("cpu"), lambda *_: None)
