@@ -404,35 +404,34 @@ def test_joint_band_term_reaches_a_block_that_runs_for_too_few_images():
     assert m.layer1[1].gate_l.bias.grad.item() < 0  # and 1.1's up, though the clamp holds it at 0 for every image
 
 
-@pytest.mark.parametrize("free, outside", [([], 7), ([1], 4), ([3], 5), ([1, 2, 3], 0)])
-def test_band_leaves_the_free_stages_alone(free, outside):
+def _one_block_off_the_rest_on():
+    """An R20 whose block 1.1 is off for every image and every other block on for every one, and the infos of
+    a "hard_st" pass over 8 random images."""
     from lcnet_train.model import ResNetCifar
-    cfg = T.load_config("r20_perimage_l", ["precision=fp32", "channels_last=false", f"band_free_stages={free}"])
     torch.manual_seed(0)
     m = ResNetCifar(20).add_gates(seed=0)
-    with torch.no_grad():  # as above: 1.1 off for every image, every other block on for every one
+    with torch.no_grad():
         m.layer1[1].gate_l.bias.fill_(-5.0)
         m.layer1[1].gate_l.weight.zero_()
     m.train()
     x = torch.randn(8, 3, 32, 32)
     _, infos = m(x, mode="hard_st", tau_l=0.0, tau_c=0.0, trace=True)
+    return m, infos
+
+
+@pytest.mark.parametrize("free, outside", [([], 7), ([1], 4), ([3], 5), ([1, 2, 3], 0)])
+def test_band_leaves_the_free_stages_alone(free, outside):
+    cfg = T.load_config("r20_perimage_l", ["precision=fp32", "channels_last=false", f"band_free_stages={free}"])
+    m, infos = _one_block_off_the_rest_on()
     band = T.band_loss(m, infos, cfg)
     # of the 7 blocks outside the band (1.0, 1.1, 1.2, 2.1, 2.2, 3.1, 3.2), those of the free stages drop out
     assert band.item() == pytest.approx(outside * 0.1 ** 2, rel=1e-5, abs=1e-12)
 
 
 def test_a_stage_band_replaces_the_band_for_its_stage_only():
-    from lcnet_train.model import ResNetCifar
     cfg = T.load_config("r20_perimage_l", ["precision=fp32", "channels_last=false",
                                            "stage_bands=[[0.5, 0.9], null]"])
-    torch.manual_seed(0)
-    m = ResNetCifar(20).add_gates(seed=0)
-    with torch.no_grad():  # as above: 1.1 off for every image, every other block on for every one
-        m.layer1[1].gate_l.bias.fill_(-5.0)
-        m.layer1[1].gate_l.weight.zero_()
-    m.train()
-    x = torch.randn(8, 3, 32, 32)
-    _, infos = m(x, mode="hard_st", tau_l=0.0, tau_c=0.0, trace=True)
+    m, infos = _one_block_off_the_rest_on()
     # stage 1: 1.1 is 0.5 under its band, 1.0 and 1.2 0.1 over; stages 2 and 3 keep [0.1, 0.9]: 4 blocks 0.1 over
     assert T.band_loss(m, infos, cfg).item() == pytest.approx(0.5 ** 2 + 6 * 0.1 ** 2, rel=1e-5)
 
