@@ -9,7 +9,8 @@ share architecture and gates, and their batch-norm statistics must be equal: wit
 (`sw_bn: "frozen"`) they are the backbone's in every checkpoint, so the mean network normalises exactly as each of
 them did and needs no recalibration; checkpoints whose statistics differ are refused rather than silently mixed.
 The result is a checkpoint `export.py` reads: the last input's config, optimizer state dropped, its provenance
-listing what was averaged.
+listing what was averaged. An input may be an exported model file (`weights/*.safetensors`, read back by
+`model_file.py`), so a shipped model can be averaged with restarts trained from it.
 """
 from __future__ import annotations
 
@@ -19,7 +20,10 @@ from pathlib import Path
 
 import torch
 
-STAT_SUFFIXES = (".running_mean", ".running_var", ".num_batches_tracked")
+from .model_file import load_checkpoint
+
+STATISTICS = (".running_mean", ".running_var")
+STAT_SUFFIXES = STATISTICS + (".num_batches_tracked",)
 
 
 def averaged(name: str, v: torch.Tensor) -> bool:
@@ -74,7 +78,9 @@ def average(ckpts: list[dict], names: list[str]) -> dict:
         for k, v in ck["model"].items():
             if v.shape != first[k].shape:
                 raise ValueError(f"{name}: {k} has shape {tuple(v.shape)}, {names[0]} {tuple(first[k].shape)}")
-            if k.endswith(STAT_SUFFIXES) and not torch.equal(v, first[k]):
+            # num_batches_tracked is left out: batch norm reads it only without a momentum, and model files
+            # do not carry it
+            if k.endswith(STATISTICS) and not torch.equal(v, first[k]):
                 raise ValueError(f"{name}: batch-norm statistics {k} differ from {names[0]}'s "
                                  "(only checkpoints trained on frozen statistics can be averaged as they are)")
     avg = WeightAverage()
@@ -92,10 +98,14 @@ def average(ckpts: list[dict], names: list[str]) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--ckpt", nargs="+", required=True, help="finished checkpoints (last.pt) to average")
+    ap.add_argument("--ckpt", nargs="+", required=True,
+                    help="finished checkpoints (last.pt) or model files (weights/*.safetensors) to average")
     ap.add_argument("--out", required=True, help="where to write the averaged checkpoint")
     args = ap.parse_args(argv)
-    ckpts = [torch.load(p, map_location="cpu", weights_only=False) for p in args.ckpt]
+    try:
+        ckpts = [load_checkpoint(p) for p in args.ckpt]
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
     unfinished = [p for p, ck in zip(args.ckpt, ckpts) if not ck.get("done")]
     if unfinished:
         raise SystemExit(f"unfinished checkpoints (average finished runs only): {unfinished}")

@@ -26,6 +26,7 @@ from safetensors.torch import save_file
 from . import data as D
 from .gate_scale import clamped_share, rescale_gates
 from .model import WIDTHS, ResNetCifar, load_state, trace_of
+from .model_file import load_checkpoint
 
 N_FIXTURES = 8
 
@@ -201,7 +202,7 @@ def fresh_checkpoint(depth: int = 20, gates: bool = True, seed: int = 0) -> dict
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     src = ap.add_mutually_exclusive_group(required=True)
-    src.add_argument("--ckpt", help="training checkpoint (last.pt)")
+    src.add_argument("--ckpt", help="training checkpoint (last.pt), or a model file to export again (other thresholds)")
     src.add_argument("--fresh", type=int, metavar="DEPTH", help="an untrained gated model of this depth (tests)")
     ap.add_argument("--no-gates", action="store_true", help="with --fresh: no gates")
     ap.add_argument("--add-gates", action="store_true",
@@ -225,7 +226,7 @@ def main(argv=None) -> int:
     if args.fresh:
         ck = fresh_checkpoint(args.fresh, not args.no_gates, args.seed)
     else:
-        ck = torch.load(args.ckpt, map_location="cpu", weights_only=False)
+        ck = load_checkpoint(args.ckpt)
     card = export(ck, Path(args.out), args.name, args.tau_l, args.tau_c, args.data,
                   Path(args.cache) if args.cache else None, add_gates=args.add_gates, f16=args.f16,
                   rescale=args.rescale_gates, static_reference=args.static_reference)

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 
 from . import data as D
 from .model import ResNetCifar, load_state
+from .model_file import load_checkpoint
 
 TAU_L = 0.5
 
@@ -137,7 +138,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     src = Path(args.ckpt)
-    ck = torch.load(src, map_location="cpu", weights_only=False)
+    ck = load_checkpoint(src)
     cfg = ck["config"]
     model = ResNetCifar(cfg["depth"]).add_gates(True, True)
     load_state(model, ck["model"])

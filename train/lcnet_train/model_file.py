@@ -1,0 +1,85 @@
+"""Read an exported model file (`weights/*.safetensors`) back as a trainer checkpoint.
+
+A model file holds the trainer's state dict (float32, or float16 where the card says so) and a card whose
+provenance keeps the training config. That is enough to stand in for the checkpoint it was exported from: to
+warm-restart from a shipped model (`init_from`), distil from it (`teacher_from`), average it with later restarts
+(`lcnet_train.average`) or export it again at other thresholds. Training checkpoints are large and mostly kept
+off the repository; the shipped model files are what every clone has.
+
+    from lcnet_train.model_file import load_checkpoint
+    ck = load_checkpoint("../weights/lcnet-r56-perimage.safetensors")   # or a checkpoints/*/last.pt
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+
+from .model import ResNetCifar, load_state
+
+SUFFIX = ".safetensors"
+
+
+def is_model_file(path) -> bool:
+    """Whether `path` names an exported model file rather than a training checkpoint (`.pt`)."""
+    return Path(path).suffix == SUFFIX
+
+
+def checkpoint_from_model_file(path) -> dict:
+    """The checkpoint-like dict (model, config, data, run, epoch, …) that `path`'s model file was exported from,
+    without the optimizer state. Raises ValueError where the file is not an lcnet model or its card lacks the
+    training config."""
+    path = Path(path)
+    try:
+        with safe_open(str(path), "pt") as f:
+            meta = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as e:  # safetensors raises its own error types for unreadable or truncated files
+        raise ValueError(f"{path}: not a readable safetensors file ({e})") from None
+    try:
+        card = json.loads(meta["lcnet"])
+    except (KeyError, json.JSONDecodeError):
+        raise ValueError(f"{path}: not an lcnet model file (no lcnet card in its metadata)") from None
+    prov = card.get("provenance") or {}
+    cfg = prov.get("config")
+    if card.get("format") != "lcnet" or not isinstance(cfg, dict):
+        raise ValueError(f"{path}: its card holds no training config (provenance.config), so it cannot stand in "
+                         "for a checkpoint")
+    gates = card.get("gates") or {}
+    depth = (card.get("arch") or {}).get("depth") or cfg.get("depth")
+    if not isinstance(depth, int):
+        raise ValueError(f"{path}: its card names no network depth")
+    model = ResNetCifar(depth, l_gate=bool(gates.get("l_net")), c_gate=bool(gates.get("c_net")))
+    try:
+        load_state(model, {k: v.float() for k, v in tensors.items()})
+    except (KeyError, RuntimeError) as e:
+        raise ValueError(f"{path}: its tensors do not match its card's architecture ({e})") from None
+    phases = prov.get("phases") or []
+    own = phases[-1] if phases else {}
+    evaluated = prov.get("pytorch_test_eval") or {}
+    ck = {
+        # the full state dict, num_batches_tracked included (model files leave it out), as a checkpoint has it
+        "model": {k: v.detach().clone() for k, v in model.state_dict().items()},
+        "config": cfg,
+        "run": prov.get("run"),
+        "epoch": prov.get("epochs", own.get("epochs", 0)),
+        "elapsed_s": float(own.get("wall_time_s", 0.0)),
+        "phases": phases[:-1],
+        "history": [{"epoch": prov.get("epochs"), **evaluated}] if evaluated else [],
+        "data": {"source": prov.get("data"), "sha256": prov.get("data_sha256"),
+                 "mean": (card.get("input") or {}).get("mean"), "std": (card.get("input") or {}).get("std")},
+        "done": True,
+        "model_file": str(path),
+    }
+    if prov.get("averaged_from"):
+        ck["averaged_from"] = prov["averaged_from"]
+    return ck
+
+
+def load_checkpoint(path) -> dict:
+    """A training checkpoint (`.pt`) as saved, or a model file read back by `checkpoint_from_model_file`."""
+    if is_model_file(path):
+        return checkpoint_from_model_file(path)
+    return torch.load(path, map_location="cpu", weights_only=False)
