@@ -27,41 +27,49 @@ def is_model_file(path) -> bool:
     return Path(path).suffix == SUFFIX
 
 
-def checkpoint_from_model_file(path) -> dict:
-    """The checkpoint-like dict (model, config, data, run, epoch, …) that `path`'s model file was exported from,
-    without the optimizer state. Raises ValueError where the file is not an lcnet model or its card lacks the
-    training config."""
+def load_model_file(path) -> tuple[ResNetCifar, dict]:
+    """An lcnet model file → (ResNetCifar in eval mode, f32 weights; its card). Raises ValueError, naming the
+    file and the reason, where it is unreadable, has no lcnet card, or its tensors do not match the card."""
     path = Path(path)
     try:
         with safe_open(str(path), "pt") as f:
             meta = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except Exception as e:  # safetensors raises its own error types for unreadable or truncated files
+            sd = {k: f.get_tensor(k).to(torch.float32) for k in f.keys()}
+    except Exception as e:  # safetensors raises its own error types for missing, unreadable or truncated files
         raise ValueError(f"{path}: not a readable safetensors file ({e})") from None
     try:
         card = json.loads(meta["lcnet"])
     except (KeyError, json.JSONDecodeError):
-        raise ValueError(f"{path}: not an lcnet model file (no lcnet card in its metadata)") from None
+        raise ValueError(f"{path}: not an lcnet model file (no 'lcnet' model card in the metadata)") from None
+    arch = card.get("arch") or {}
+    if not isinstance(arch.get("depth"), int):
+        raise ValueError(f"{path}: its card names no network depth")
+    gates = card.get("gates") or {}
+    m = ResNetCifar(arch["depth"], num_classes=arch.get("num_classes", 10), l_gate=bool(gates.get("l_net")),
+                    c_gate=bool(gates.get("c_net")))
+    try:
+        load_state(m, sd)
+    except (KeyError, RuntimeError) as e:
+        raise ValueError(f"{path}: its tensors do not match its card's architecture ({e})") from None
+    return m.eval(), card
+
+
+def checkpoint_from_model_file(path) -> dict:
+    """The checkpoint-like dict (model, config, data, run, epoch, …) that `path`'s model file was exported from,
+    without the optimizer state. Raises ValueError where the file is not an lcnet model (`load_model_file`) or
+    its card lacks the training config."""
+    model, card = load_model_file(path)
     prov = card.get("provenance") or {}
     cfg = prov.get("config")
     if card.get("format") != "lcnet" or not isinstance(cfg, dict):
         raise ValueError(f"{path}: its card holds no training config (provenance.config), so it cannot stand in "
                          "for a checkpoint")
-    gates = card.get("gates") or {}
-    depth = (card.get("arch") or {}).get("depth") or cfg.get("depth")
-    if not isinstance(depth, int):
-        raise ValueError(f"{path}: its card names no network depth")
-    model = ResNetCifar(depth, l_gate=bool(gates.get("l_net")), c_gate=bool(gates.get("c_net")))
-    try:
-        load_state(model, {k: v.float() for k, v in tensors.items()})
-    except (KeyError, RuntimeError) as e:
-        raise ValueError(f"{path}: its tensors do not match its card's architecture ({e})") from None
     phases = prov.get("phases") or []
     own = phases[-1] if phases else {}
     evaluated = prov.get("pytorch_test_eval") or {}
     ck = {
         # the full state dict, num_batches_tracked included (model files leave it out), as a checkpoint has it
-        "model": {k: v.detach().clone() for k, v in model.state_dict().items()},
+        "model": model.state_dict(),
         "config": cfg,
         "run": prov.get("run"),
         "epoch": prov.get("epochs", own.get("epochs", 0)),

@@ -13,14 +13,13 @@ trained weights run statically give logits in the hundreds. Needs the pip packag
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
 
-from .model import ResNetCifar, load_state
+from .model import ResNetCifar
+from .model_file import load_model_file
 
 DEFAULT_OPSET = 18  # the exporter's own; converting the option-A Pad down to 17 fails in onnx 1.23
 
@@ -34,22 +33,6 @@ class StaticNet(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x, mode="static")
-
-
-def load_model_file(path: Path) -> tuple[ResNetCifar, dict]:
-    """An lcnet model file → (ResNetCifar in eval mode, f32 weights; its card)."""
-    with safe_open(str(path), "pt") as f:
-        meta = f.metadata() or {}
-        if "lcnet" not in meta:
-            raise ValueError(f"{path}: not an lcnet model file (no 'lcnet' model card in the metadata)")
-        card = json.loads(meta["lcnet"])
-        sd = {k: f.get_tensor(k).to(torch.float32) for k in f.keys()}
-    arch = card["arch"]
-    gates = card.get("gates") or {}
-    m = ResNetCifar(arch["depth"], num_classes=arch["num_classes"], l_gate=bool(gates.get("l_net")),
-                    c_gate=bool(gates.get("c_net")))
-    load_state(m, sd)
-    return m.eval(), card
 
 
 def export_onnx(model: ResNetCifar, out: Path, opset: int = DEFAULT_OPSET) -> Path:
