@@ -8,18 +8,64 @@ off the repository; the shipped model files are what every clone has.
 
     from lcnet_train.model_file import load_checkpoint
     ck = load_checkpoint("../weights/lcnet-r56-perimage.safetensors")   # or a checkpoints/*/last.pt
+
+A shipped file is replaced when a better model ships, so a config that starts from one names it by commit:
+`git:<commit>:<path from the repository root>` (e.g. `git:6e9438f:weights/lcnet-r56-perimage.safetensors`)
+reads that file as it was in that commit, wherever a checkpoint path is taken (`init_from`, `teacher_from`,
+`average --ckpt`, `export --ckpt`).
 """
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import torch
 from safetensors import safe_open
 
+from .data import TRAIN_DIR
 from .model import ResNetCifar, load_state
 
 SUFFIX = ".safetensors"
+GIT_PREFIX = "git:"
+GIT_CACHE = TRAIN_DIR / ".cache" / "git"
+
+
+def _git(*args: str) -> bytes:
+    try:
+        return subprocess.run(["git", "-C", str(TRAIN_DIR), *args], check=True, capture_output=True).stdout
+    except FileNotFoundError:
+        raise ValueError("git is not installed, so a git:<commit>:<path> source cannot be read") from None
+    except subprocess.CalledProcessError as e:
+        raise ValueError(e.stderr.decode(errors="replace").strip() or f"git {' '.join(args)} failed") from None
+
+
+def source_path(spec, base: Path | None = None) -> Path:
+    """The file a checkpoint source names: `git:<commit>:<path>` → that file as it was in that commit (written
+    once under train/.cache/git/<full commit>/), anything else → a path, taken relative to `base` where given
+    and not absolute. Raises ValueError naming the source where the commit or the file in it is unknown."""
+    spec = str(spec)
+    if not spec.startswith(GIT_PREFIX):
+        p = Path(spec)
+        return p if p.is_absolute() or base is None else base / p
+    commit, sep, rel = spec[len(GIT_PREFIX):].partition(":")
+    if not sep or not commit or not rel:
+        raise ValueError(f"{spec}: a git source is git:<commit>:<path from the repository root>")
+    try:
+        full = _git("rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}").decode().strip()
+    except ValueError:
+        raise ValueError(f"{spec}: no commit {commit!r} in this repository") from None
+    out = GIT_CACHE / full / rel
+    if not out.is_file():
+        try:
+            blob = _git("show", f"{full}:{rel}")
+        except ValueError as e:
+            raise ValueError(f"{spec}: {e}") from None
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".part")
+        tmp.write_bytes(blob)
+        tmp.replace(out)  # whole or absent: a reader never sees half a file
+    return out
 
 
 def is_model_file(path) -> bool:
@@ -87,7 +133,9 @@ def checkpoint_from_model_file(path) -> dict:
 
 
 def load_checkpoint(path) -> dict:
-    """A training checkpoint (`.pt`) as saved, or a model file read back by `checkpoint_from_model_file`."""
+    """A training checkpoint (`.pt`) as saved, or a model file read back by `checkpoint_from_model_file`;
+    `path` may be a `git:<commit>:<path>` source (`source_path`)."""
+    path = source_path(path)
     if is_model_file(path):
         return checkpoint_from_model_file(path)
     return torch.load(path, map_location="cpu", weights_only=False)

@@ -29,7 +29,7 @@ from . import data as D
 from .average import WeightAverage
 from .gate_scale import rescale_gates
 from .model import ResNetCifar, _used, load_state, soft_macs, static_macs, trace_of
-from .model_file import load_checkpoint
+from .model_file import load_checkpoint, source_path
 
 TRAIN_DIR = D.TRAIN_DIR
 CONFIG_DIR = TRAIN_DIR / "configs"
@@ -386,8 +386,7 @@ def build_model(cfg: dict, device, log, load_init: bool = True) -> tuple[ResNetC
     phases = []
     if cfg["phase"] == "gates":
         if cfg["init_from"] and load_init:
-            src = Path(cfg["init_from"])
-            src = src if src.is_absolute() else TRAIN_DIR / src
+            src = source_path(cfg["init_from"], TRAIN_DIR)
             ck = load_checkpoint(src)
             load_state(model, {k: v for k, v in ck["model"].items() if ".gate_" not in k})
             log(f"backbone weights from {src} (epoch {ck['epoch']})")
@@ -492,9 +491,7 @@ def make_teacher(cfg: dict, device):
 
 
 def _frozen_backbone(src, depth: int):
-    src = Path(src)
-    src = src if src.is_absolute() else TRAIN_DIR / src
-    ck = load_checkpoint(src)
+    ck = load_checkpoint(source_path(src, TRAIN_DIR))
     # the teacher keeps its own depth (e.g. an R56 backbone distilled into an R20), read from its checkpoint
     net = ResNetCifar(ck.get("config", {}).get("depth", depth))
     load_state(net, {k: v for k, v in ck["model"].items() if ".gate_" not in k})

@@ -1,5 +1,7 @@
 """Model files read back as checkpoints (lcnet_train.model_file): restart from, average with or re-export a
 shipped model without the training checkpoint it came from."""
+import subprocess
+
 import pytest
 import torch
 from safetensors import safe_open
@@ -7,6 +9,7 @@ from safetensors.torch import save_file
 
 from lcnet_train import average as A
 from lcnet_train import export as E
+from lcnet_train import model_file as MF
 from lcnet_train import train as T
 from lcnet_train.model_file import checkpoint_from_model_file, load_checkpoint
 
@@ -86,3 +89,55 @@ def test_tensors_that_do_not_match_the_card_are_refused(exported, tmp_path):
     save_file(tensors, str(broken), metadata=meta)
     with pytest.raises(ValueError, match="do not match its card's architecture"):
         checkpoint_from_model_file(broken)
+
+
+def _git(repo, *args):
+    return subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture
+def shipped_twice(tmp_path, monkeypatch):
+    """A repository whose weights/m.safetensors was replaced by a second model: (first commit, its checkpoint)."""
+    monkeypatch.setenv("LCNET_DATA", str(tmp_path / "absent.tar.gz"))
+    repo = tmp_path / "repo"
+    (repo / "weights").mkdir(parents=True)
+    (repo / "train").mkdir()
+    _git(repo, "init", "-q")
+    commits = []
+    for seed in (5, 6):
+        ck = E.fresh_checkpoint(20, seed=seed)
+        ck.update(epoch=2, elapsed_s=1.0, done=True)
+        E.export(ck, repo / "weights" / "m.safetensors", "m", 0.3, 0.3)
+        _git(repo, "add", "weights/m.safetensors")
+        _git(repo, "commit", "-q", "-m", f"ship {seed}")
+        commits.append((_git(repo, "rev-parse", "HEAD"), ck))
+    monkeypatch.setattr(MF, "TRAIN_DIR", repo / "train")
+    monkeypatch.setattr(MF, "GIT_CACHE", tmp_path / "cache")
+    return commits
+
+
+def test_a_git_source_reads_the_file_as_it_was_in_that_commit(shipped_twice):
+    (first, ck), (_, later) = shipped_twice
+    spec = f"git:{first[:7]}:weights/m.safetensors"
+    cfg = T.load_config("r20_sandwich_b", [f"init_from=\"{spec}\"", "init_gates=true"])
+    m, _ = T.build_model(cfg, torch.device("cpu"), lambda msg: None)
+    key = "layer3.0.conv2.weight"
+    assert torch.equal(m.state_dict()[key], ck["model"][key])
+    assert not torch.equal(ck["model"][key], later["model"][key])  # the file was replaced since
+    # read again from the cache it wrote, and through average's command line
+    assert torch.equal(load_checkpoint(spec)["model"][key], ck["model"][key])
+    assert MF.source_path(spec) == MF.GIT_CACHE / first / "weights" / "m.safetensors"
+
+
+def test_unknown_git_sources_are_refused_with_the_reason(shipped_twice, tmp_path):
+    (first, _), _ = shipped_twice
+    with pytest.raises(ValueError, match="no commit 'beefbeef'"):
+        load_checkpoint("git:beefbeef:weights/m.safetensors")
+    with pytest.raises(ValueError, match="weights/absent.safetensors"):
+        load_checkpoint(f"git:{first}:weights/absent.safetensors")
+    with pytest.raises(ValueError, match="git:<commit>:<path"):
+        load_checkpoint("git:weights/m.safetensors")
+    with pytest.raises(SystemExit, match="no commit"):
+        A.main(["--ckpt", "git:beefbeef:weights/m.safetensors", "--out", str(tmp_path / "x.pt")])
+    assert not (tmp_path / "x.pt").exists() and not MF.GIT_CACHE.exists()
