@@ -10,7 +10,9 @@ share architecture and gates, and their batch-norm statistics must be equal: wit
 them did and needs no recalibration; checkpoints whose statistics differ are refused rather than silently mixed.
 The result is a checkpoint `export.py` reads: the last input's config, optimizer state dropped, its provenance
 listing what was averaged. An input may be an exported model file (`weights/*.safetensors`, read back by
-`model_file.py`), so a shipped model can be averaged with restarts trained from it.
+`model_file.py`), so a shipped model can be averaged with restarts trained from it. `--weights` gives each input a
+weight: a shipped mean of n restarts averaged with one more at weights n and 1 is the mean of all n + 1, without the
+n checkpoints it was made from.
 """
 from __future__ import annotations
 
@@ -65,10 +67,13 @@ class WeightAverage:
         return cls(d["n"], {k: v.clone() for k, v in d["mean"].items()}) if d else cls()
 
 
-def average(ckpts: list[dict], names: list[str]) -> dict:
-    """The mean of `ckpts`' model tensors (batch-norm statistics required equal), as a checkpoint dict."""
+def average(ckpts: list[dict], names: list[str], weights: list[float] | None = None) -> dict:
+    """The mean of `ckpts`' model tensors (batch-norm statistics required equal), as a checkpoint dict; with
+    `weights` (one positive number per checkpoint), the weighted mean."""
     if len(ckpts) < 2:
         raise ValueError("averaging needs at least two checkpoints")
+    if weights is not None and (len(weights) != len(ckpts) or not all(w > 0 for w in weights)):
+        raise ValueError(f"weights: one positive number per checkpoint ({len(ckpts)}), got {list(weights)}")
     first = ckpts[0]["model"]
     for name, ck in zip(names[1:], ckpts[1:]):
         if ck["config"]["depth"] != ckpts[0]["config"]["depth"]:
@@ -83,16 +88,24 @@ def average(ckpts: list[dict], names: list[str]) -> dict:
             if k.endswith(STATISTICS) and not torch.equal(v, first[k]):
                 raise ValueError(f"{name}: batch-norm statistics {k} differ from {names[0]}'s "
                                  "(only checkpoints trained on frozen statistics can be averaged as they are)")
-    avg = WeightAverage()
-    for ck in ckpts:
-        avg.add(ck["model"])
-    mean = avg.state_dict(first)
+    if weights is None:
+        avg = WeightAverage()
+        for ck in ckpts:
+            avg.add(ck["model"])
+        mean = avg.state_dict(first)
+    else:
+        total = float(sum(weights))
+        mean = {k: (sum(ck["model"][k].double() * (w / total) for ck, w in zip(ckpts, weights)).to(v.dtype)
+                    if averaged(k, v) else v.detach().cpu().clone()) for k, v in first.items()}
     last = ckpts[-1]
     out = {k: v for k, v in last.items() if k not in ("model", "optimizer", "rng")}
     out["model"] = mean
     out["run"] = f"mean of {', '.join(str(ck.get('run')) for ck in ckpts)}"
     out["averaged_from"] = [{"checkpoint": n, "run": ck.get("run"), "epoch": ck.get("epoch")}
                             for n, ck in zip(names, ckpts)]
+    if weights is not None:
+        for src, w in zip(out["averaged_from"], weights):
+            src["weight"] = w
     return out
 
 
@@ -100,6 +113,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ckpt", nargs="+", required=True,
                     help="finished checkpoints (last.pt) or model files (weights/*.safetensors) to average")
+    ap.add_argument("--weights", nargs="+", type=float, metavar="W",
+                    help="one positive weight per --ckpt (default: equal); e.g. 4 1 adds a fifth restart to a mean "
+                         "of four")
     ap.add_argument("--out", required=True, help="where to write the averaged checkpoint")
     args = ap.parse_args(argv)
     try:
@@ -110,7 +126,7 @@ def main(argv=None) -> int:
     if unfinished:
         raise SystemExit(f"unfinished checkpoints (average finished runs only): {unfinished}")
     try:
-        ck = average(ckpts, args.ckpt)
+        ck = average(ckpts, args.ckpt, args.weights)
     except ValueError as e:
         raise SystemExit(str(e)) from None
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

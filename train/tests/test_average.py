@@ -22,6 +22,31 @@ def test_mean_of_two_checkpoints_is_their_elementwise_mean_with_statistics_uncha
     assert [s["checkpoint"] for s in out["averaged_from"]] == ["a.pt", "b.pt"] and "optimizer" not in out
 
 
+def test_weighted_mean_adds_one_more_restart_to_a_mean(tmp_path):
+    a, b = _pair()
+    c = {**b, "model": {k: (v + 1.0 if A.averaged(k, v) else v) for k, v in b["model"].items()}}
+    w = "layer2.1.conv2.weight"
+    mean_ab = A.average([a, b], ["a", "b"])
+    # the mean of a and b, weighted 2, with c is the mean of a, b and c
+    three = A.average([mean_ab, c], ["ab", "c"], [2, 1])
+    assert torch.allclose(three["model"][w], A.average([a, b, c], ["a", "b", "c"])["model"][w], atol=1e-6)
+    assert torch.allclose(three["model"][w], a["model"][w] + 1.0, atol=1e-6)
+    assert [s["weight"] for s in three["averaged_from"]] == [2, 1]
+    assert torch.equal(three["model"]["bn1.running_var"], a["model"]["bn1.running_var"])
+    for bad in ([1], [1, 0], [1, -2]):
+        with pytest.raises(ValueError, match="one positive number per checkpoint"):
+            A.average([a, b], ["a", "b"], bad)
+    for name, ck in (("a", a), ("b", b)):
+        torch.save({**ck, "done": True}, tmp_path / f"{name}.pt")
+    with pytest.raises(SystemExit, match="one positive number"):
+        A.main(["--ckpt", str(tmp_path / "a.pt"), str(tmp_path / "b.pt"), "--weights", "1", "--out",
+                str(tmp_path / "x.pt")])
+    assert not (tmp_path / "x.pt").exists()
+    A.main(["--ckpt", str(tmp_path / "a.pt"), str(tmp_path / "b.pt"), "--weights", "3", "1", "--out",
+            str(tmp_path / "x.pt")])
+    assert torch.allclose(torch.load(tmp_path / "x.pt", weights_only=False)["model"][w], a["model"][w] + 0.25)
+
+
 def test_checkpoints_with_different_statistics_or_shapes_are_refused():
     a, b = _pair()
     b["model"]["bn1.running_mean"] = b["model"]["bn1.running_mean"] + 1
