@@ -53,8 +53,10 @@ def source_path(spec, base: Path | None = None) -> Path:
         raise ValueError(f"{spec}: a git source is git:<commit>:<path from the repository root>")
     try:
         full = _git("rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}").decode().strip()
-    except ValueError:
-        raise ValueError(f"{spec}: no commit {commit!r} in this repository") from None
+    except ValueError as e:
+        # --quiet leaves stderr empty for an unknown commit; anything else (not a repository, no git) says why
+        why = "" if str(e).startswith("git ") else f" ({e})"
+        raise ValueError(f"{spec}: no commit {commit!r} in this repository{why}") from None
     out = GIT_CACHE / full / rel
     if not out.is_file():
         try:
