@@ -38,17 +38,20 @@ class WeightAverage:
     in float64 so that many small updates do not round away. Batch-norm statistics are not averaged: the trainer
     allows an average only where they stay fixed (frozen statistics), so every snapshot has the same ones."""
 
-    def __init__(self, n: int = 0, mean: dict | None = None):
+    def __init__(self, n: int = 0, mean: dict | None = None, total: float | None = None):
         self.n = n
+        self.total = float(n) if total is None else total  # sum of the snapshots' weights
         self.mean = mean or {}
 
-    def add(self, state: dict):
+    def add(self, state: dict, weight: float = 1.0):
+        """Adds a snapshot with `weight` (> 0) to the (weighted) running mean."""
         self.n += 1
+        self.total += weight
         for k, v in state.items():
             if averaged(k, v):
                 v = v.detach().cpu().double()
                 if k in self.mean:
-                    self.mean[k] += (v - self.mean[k]) / self.n
+                    self.mean[k] += (v - self.mean[k]) * weight / self.total
                 else:
                     self.mean[k] = v.clone()
 
@@ -60,11 +63,11 @@ class WeightAverage:
                 for k, v in like.items()}
 
     def to_checkpoint(self) -> dict:
-        return {"n": self.n, "mean": {k: v.clone() for k, v in self.mean.items()}}
+        return {"n": self.n, "total": self.total, "mean": {k: v.clone() for k, v in self.mean.items()}}
 
     @classmethod
     def from_checkpoint(cls, d: dict | None) -> "WeightAverage":
-        return cls(d["n"], {k: v.clone() for k, v in d["mean"].items()}) if d else cls()
+        return cls(d["n"], {k: v.clone() for k, v in d["mean"].items()}, d.get("total")) if d else cls()
 
 
 def average(ckpts: list[dict], names: list[str], weights: list[float] | None = None) -> dict:
@@ -88,15 +91,10 @@ def average(ckpts: list[dict], names: list[str], weights: list[float] | None = N
             if k.endswith(STATISTICS) and not torch.equal(v, first[k]):
                 raise ValueError(f"{name}: batch-norm statistics {k} differ from {names[0]}'s "
                                  "(only checkpoints trained on frozen statistics can be averaged as they are)")
-    if weights is None:
-        avg = WeightAverage()
-        for ck in ckpts:
-            avg.add(ck["model"])
-        mean = avg.state_dict(first)
-    else:
-        total = float(sum(weights))
-        mean = {k: (sum(ck["model"][k].double() * (w / total) for ck, w in zip(ckpts, weights)).to(v.dtype)
-                    if averaged(k, v) else v.detach().cpu().clone()) for k, v in first.items()}
+    avg = WeightAverage()
+    for ck, w in zip(ckpts, weights or [1.0] * len(ckpts)):
+        avg.add(ck["model"], float(w))
+    mean = avg.state_dict(first)
     last = ckpts[-1]
     out = {k: v for k, v in last.items() if k not in ("model", "optimizer", "rng")}
     out["model"] = mean
